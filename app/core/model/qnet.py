@@ -1,0 +1,141 @@
+"""TemporalQNet: a window of frame latents → quantiles of the final value per action.
+
+    z [B, L, D] → 2-layer BiGRU (H per direction) → [B, L, 2H]
+      → attention pooling (Linear(2H, attn) → Tanh → Linear(attn, 1) → softmax over L)
+      → [B, 2H] → LayerNorm → Linear(2H, head) + ReLU + Dropout → Linear(head, A·K)
+      → [B, A, K]
+
+A Transformer encoder can replace the BiGRU (`arch="transformer"`); everything after
+the sequence model is shared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class QNetConfig:
+    latent_dim: int = 512
+    """D: size of one frame latent (the encoder's output)"""
+    seq_len: int = 32
+    """L: frames in a decision window (4 s at 8 FPS); the net accepts any L ≥ 1"""
+    hidden: int = 256
+    """GRU hidden size per direction (the pooled feature is 2·hidden)"""
+    num_layers: int = 2
+    """stacked recurrent (or transformer) layers"""
+    attn_dim: int = 256
+    """hidden size of the attention-pooling scorer"""
+    head_dim: int = 512
+    """hidden size of the MLP head"""
+    num_actions: int = 2
+    """A: stay, extract"""
+    num_quantiles: int = 16
+    """K: quantiles per action, at τ_i = (2i+1)/2K"""
+    dropout: float = 0.1
+    """dropout in the head (and between GRU layers)"""
+    arch: Literal["bigru", "transformer"] = "bigru"
+    """sequence model"""
+    heads: int = 8
+    """attention heads (transformer only)"""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> QNetConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown Q-net config fields: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+class AttentionPool(nn.Module):
+    """Softmax-weighted sum over time: [B, L, F] → [B, F]."""
+
+    def __init__(self, features: int, attn_dim: int) -> None:
+        super().__init__()
+        self.score = nn.Sequential(nn.Linear(features, attn_dim), nn.Tanh(), nn.Linear(attn_dim, 1))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        w = torch.softmax(self.score(h), dim=1)  # (B, L, 1), sums to 1 over L
+        return (w * h).sum(dim=1)  # (B, F)
+
+
+class TemporalQNet(nn.Module):
+    """Distributional Q-network over a latent window. Output [B, A, K]."""
+
+    def __init__(self, config: QNetConfig | None = None) -> None:
+        super().__init__()
+        self.config = cfg = config or QNetConfig()
+        feat = 2 * cfg.hidden  # both GRU directions, concatenated
+        self.seq: nn.Module
+        if cfg.arch == "bigru":
+            self.seq = nn.GRU(
+                input_size=cfg.latent_dim,
+                hidden_size=cfg.hidden,
+                num_layers=cfg.num_layers,
+                batch_first=True,
+                bidirectional=True,
+                dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            )
+        elif cfg.arch == "transformer":
+            self.seq = _TransformerSeq(cfg, feat)
+        else:
+            raise ValueError(f"unknown Q-net arch '{cfg.arch}' (bigru or transformer)")
+        self.pool = AttentionPool(feat, cfg.attn_dim)
+        self.norm = nn.LayerNorm(feat)
+        self.head = nn.Sequential(
+            nn.Linear(feat, cfg.head_dim),
+            nn.ReLU(),
+            nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.head_dim, cfg.num_actions * cfg.num_quantiles),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [B, L, D] float → quantiles [B, A, K]."""
+        if z.ndim != 3 or z.shape[-1] != self.config.latent_dim:
+            raise ValueError(
+                f"expected latents [B, L, {self.config.latent_dim}], got {list(z.shape)}"
+            )
+        B, L, D = z.shape
+        if L < 1:
+            raise ValueError("the latent window is empty (L = 0)")
+        if isinstance(self.seq, nn.GRU):
+            h, _ = self.seq(z)  # (B, L, 2H)
+        else:
+            h = self.seq(z)  # (B, L, 2H)
+        pooled = self.norm(self.pool(h))  # (B, 2H)
+        q = self.head(pooled)  # (B, A·K)
+        return q.view(B, self.config.num_actions, self.config.num_quantiles)  # (B, A, K)
+
+
+class _TransformerSeq(nn.Module):
+    """Linear(D, F) + sinusoidal positions + TransformerEncoder: [B, L, D] → [B, L, F]."""
+
+    def __init__(self, cfg: QNetConfig, feat: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(cfg.latent_dim, feat)
+        layer = nn.TransformerEncoderLayer(
+            d_model=feat, nhead=cfg.heads, dim_feedforward=2 * feat,
+            dropout=cfg.dropout, batch_first=True,
+        )
+        self.encoder = nn.TransformerEncoder(layer, num_layers=cfg.num_layers)
+        pos = torch.arange(cfg.seq_len * 4).unsqueeze(1)
+        div = torch.exp(torch.arange(0, feat, 2) * (-math.log(10000.0) / feat))
+        pe = torch.zeros(cfg.seq_len * 4, feat)
+        pe[:, 0::2] = torch.sin(pos * div)
+        pe[:, 1::2] = torch.cos(pos * div)
+        self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        L = z.shape[1]
+        if self.pe.shape[0] < L:
+            raise ValueError(f"window of {L} frames is longer than this net supports ({self.pe.shape[0]})")
+        return self.encoder(self.proj(z) + self.pe[:L])  # (B, L, F)

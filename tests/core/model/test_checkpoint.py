@@ -1,0 +1,142 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from app.core.errors import CheckpointCorruptError, CheckpointError, CheckpointMismatchError
+from app.core.model.checkpoint import (
+    load_checkpoint,
+    read_metadata,
+    read_tensors,
+    save_checkpoint,
+    tensor_digest,
+    write_tensors,
+)
+from app.core.model.qnet import QNetConfig, TemporalQNet
+
+CFG = QNetConfig(latent_dim=16, hidden=8, attn_dim=8, head_dim=16)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    torch.manual_seed(1)
+    model = TemporalQNet(CFG)
+    path = save_checkpoint(
+        tmp_path / "q.safetensors", model, encoder_id="abc123", value_scale=250.0, epoch=7, val_loss=0.125
+    )
+    return model, path
+
+
+def test_round_trip_is_bit_exact_and_rebuilds_from_file(saved):
+    model, path = saved
+    loaded, meta = load_checkpoint(path, expected_encoder_id="abc123")
+    assert meta.config == CFG
+    assert (meta.encoder_id, meta.value_scale, meta.epoch, meta.val_loss) == ("abc123", 250.0, 7, 0.125)
+    assert meta.app_version and meta.created_at and len(meta.content_sha256) == 64
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, loaded.state_dict()[k]), k
+    assert not loaded.training
+    z = torch.randn(2, 32, 16)
+    model.eval()
+    assert torch.equal(model(z), loaded(z))
+
+
+def test_no_pickle_in_file(saved):
+    _, path = saved
+    head = path.read_bytes()[:16]
+    assert not head.startswith(b"\x80") and not head.startswith(b"PK")  # not pickle, not zip
+    assert read_metadata(path)["format"] == "arcx-qnet"
+
+
+def test_digest_sees_every_field():
+    a = {"w": torch.zeros(2, 2)}
+    assert tensor_digest(a) != tensor_digest({"w": torch.zeros(4)})  # shape
+    assert tensor_digest(a) != tensor_digest({"w": torch.zeros(2, 2, dtype=torch.float64)})  # dtype
+    assert tensor_digest(a) != tensor_digest({"v": torch.zeros(2, 2)})  # name
+    assert tensor_digest(a) == tensor_digest({"w": torch.zeros(2, 2)})
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope.safetensors")
+
+
+def test_truncated_file(saved):
+    _, path = saved
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointCorruptError, match="truncated"):
+        load_checkpoint(path)
+
+
+def test_garbage_file(tmp_path):
+    p = tmp_path / "junk.safetensors"
+    p.write_bytes(b"this is not a checkpoint at all")
+    with pytest.raises(CheckpointCorruptError):
+        load_checkpoint(p)
+
+
+def test_flipped_bit_in_tensor_data(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointCorruptError, match="content hash"):
+        load_checkpoint(path)
+
+
+def test_foreign_safetensors_file(tmp_path):
+    p = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(p), metadata={"format": "pt"})
+    with pytest.raises(CheckpointMismatchError, match="content hash"):
+        load_checkpoint(p)
+    write_tensors(p, {"w": torch.zeros(3)}, {"format": "someone-else"})
+    with pytest.raises(CheckpointMismatchError, match="not an ArcX Q-net"):
+        load_checkpoint(p)
+
+
+def test_wrong_architecture(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    # the header claims a bigger net than the tensors hold
+    meta["config"] = json.dumps({**CFG.to_dict(), "hidden": 12})
+    p = write_tensors(tmp_path / "arch.safetensors", model.state_dict(), meta)
+    with pytest.raises(CheckpointMismatchError, match="wrong tensor shapes"):
+        load_checkpoint(p)
+
+
+def test_wrong_shapes_missing_tensor(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    state = dict(model.state_dict())
+    state.pop("norm.weight")
+    p = write_tensors(tmp_path / "miss.safetensors", state, meta)
+    with pytest.raises(CheckpointMismatchError, match="missing"):
+        load_checkpoint(p)
+
+
+def test_encoder_mismatch(saved):
+    _, path = saved
+    with pytest.raises(CheckpointMismatchError, match="encoder abc123"):
+        load_checkpoint(path, expected_encoder_id="other")
+
+
+def test_newer_format_and_bad_metadata(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    p = write_tensors(tmp_path / "new.safetensors", model.state_dict(), {**meta, "format_version": "99"})
+    with pytest.raises(CheckpointMismatchError, match="newer ArcX"):
+        load_checkpoint(p)
+    p = write_tensors(tmp_path / "bad.safetensors", model.state_dict(), {**meta, "value_scale": "-1"})
+    with pytest.raises(CheckpointMismatchError, match="value scale"):
+        load_checkpoint(p)
+    bad = {k: v for k, v in meta.items() if k != "epoch"}
+    p = write_tensors(tmp_path / "lack.safetensors", model.state_dict(), bad)
+    with pytest.raises(CheckpointMismatchError, match="epoch"):
+        load_checkpoint(p)
+
+
+def test_atomic_write_leaves_no_temp_files(saved):
+    _, path = saved
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
