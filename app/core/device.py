@@ -302,9 +302,10 @@ def probe_directml(
     try:
         dml = import_module("torch_directml")
     except ImportError as exc:
-        return ProbeResult(
-            False, reason=f"torch-directml is not installed (pip install arcx[directml]): {exc}"
-        )
+        if getattr(exc, "name", None) == "torch_directml":
+            hint = ' (pip install "arcx[directml]")' if sys.platform == "win32" else ""
+            return ProbeResult(False, reason=f"torch-directml is not installed{hint}")
+        return ProbeResult(False, reason=f"torch_directml failed to import: {exc}")
     except Exception as exc:  # a broken install: DLL load errors and the like
         return ProbeResult(False, reason=f"torch_directml failed to import: {exc}")
     try:

@@ -222,11 +222,20 @@ def test_directml_probe_uses_torch_directml() -> None:
 
 def test_directml_probe_without_the_package_is_unavailable() -> None:
     def missing(name: str) -> Any:
-        raise ModuleNotFoundError(f"No module named '{name}'")
+        raise ModuleNotFoundError(f"No module named '{name}'", name=name)
 
     result = probe_directml(0, import_module=missing)
     assert not result.available
     assert "torch-directml is not installed" in result.reason
+
+
+def test_directml_probe_with_a_broken_install_says_what_broke() -> None:
+    def broken(name: str) -> Any:
+        raise ImportError("DLL load failed while importing _C")
+
+    result = probe_directml(0, import_module=broken)
+    assert not result.available
+    assert "failed to import: DLL load failed" in result.reason
 
 
 def test_real_probes_do_not_raise_here() -> None:
