@@ -158,9 +158,11 @@ def load_settings(path: Path | None = None) -> LoadResult:
         return LoadResult(settings)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
         reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-        backup = path.with_name(f"{path.stem}.bad-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+        backup: Path | None = path.with_name(
+            f"{path.stem}.bad-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+        )
         try:
-            os.replace(path, backup)
+            os.replace(path, backup)  # type: ignore[arg-type]
         except OSError:
             backup = None
         settings = Settings()

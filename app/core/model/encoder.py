@@ -75,6 +75,9 @@ class EncoderInfo:
 class FrameEncoder(nn.Module):
     """ResNet-34 trunk + projection. Input uint8 frames, output [B, D] float32."""
 
+    pixel_mean: torch.Tensor
+    pixel_std: torch.Tensor
+
     def __init__(self, config: EncoderConfig | None = None) -> None:
         super().__init__()
         self.config = cfg = config or EncoderConfig()

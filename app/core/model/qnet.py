@@ -119,6 +119,8 @@ class TemporalQNet(nn.Module):
 class _TransformerSeq(nn.Module):
     """Linear(D, F) + sinusoidal positions + TransformerEncoder: [B, L, D] → [B, L, F]."""
 
+    pe: torch.Tensor
+
     def __init__(self, cfg: QNetConfig, feat: int) -> None:
         super().__init__()
         self.proj = nn.Linear(cfg.latent_dim, feat)
