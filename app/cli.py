@@ -31,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"arcx {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this install (device, models, one frame through the pipeline, overlay) and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"app.commands.{name}").register(sub)
@@ -49,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    if args.self_test:
+        return int(importlib.import_module("app.commands.selftest").main())
     handler = getattr(args, "handler", None)
     if handler is None:
         return gui_main()
