@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
