@@ -28,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 ICONS = HERE / "icons"
 SOURCE = ICONS / "arcx.svg"
 
-ICO_SIZES = (16, 20, 24, 32, 40, 48, 64, 256)  # what Windows asks an .ico for (shell, taskbar, tray)
+# What Windows asks an .ico for (shell, taskbar, tray, Alt-Tab).
+ICO_SIZES = (16, 20, 24, 32, 40, 48, 64, 256)
 PNG_SIZES = (16, 24, 32, 48, 64, 128)  # arcx-<size>.png; arcx.png is 256
 APP_PNG_SIZE = 256
 TRAY_SIZE = 64  # the tray scales down from this; 64 stays sharp at 200 % display scaling
@@ -57,11 +58,15 @@ TRAY_STATES = ("idle", "recording", "nomodel")
 def variant_svg(svg: str, state: str | None) -> str:
     """The SVG text for one tray state (None = the app icon)."""
     if state == "nomodel":
-        svg = svg.replace(f'<g id="mark" stroke="{ACCENT}"', f'<g id="mark" stroke="{NO_MODEL_GREY}"')
+        svg = svg.replace(
+            f'<g id="mark" stroke="{ACCENT}"', f'<g id="mark" stroke="{NO_MODEL_GREY}"'
+        )
     if state in BADGES:
         svg = svg.replace("<!-- state badge goes here -->", BADGES[state])
     if 'id="mark"' not in svg or (state in BADGES and BADGES[state] not in svg):
-        raise ValueError("arcx.svg lost its id=\"mark\" group or its badge comment; make_icons.py edits by those")
+        raise ValueError(
+            'arcx.svg lost its id="mark" group or its badge comment; make_icons.py edits by those'
+        )
     return svg
 
 
@@ -83,7 +88,9 @@ def render(svg: str, size: int):  # -> PIL.Image.Image
     renderer.render(painter, QRectF(0, 0, size, size))
     painter.end()
     raw = bytes(image.constBits().asarray(image.sizeInBytes()))
-    return Image.frombuffer("RGBA", (size, size), raw, "raw", "RGBA", image.bytesPerLine(), 1).copy()
+    return Image.frombuffer(
+        "RGBA", (size, size), raw, "raw", "RGBA", image.bytesPerLine(), 1
+    ).copy()
 
 
 def _png_bytes(img) -> bytes:  # img: PIL.Image.Image
@@ -119,13 +126,19 @@ def _qt_app() -> object:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ICONS, help="output folder (default: resources/icons)")
+    parser.add_argument(
+        "--out", type=Path, default=ICONS, help="output folder (default: resources/icons)"
+    )
     parser.add_argument("--check", action="store_true", help="only compare with the files in --out")
     args = parser.parse_args(list(argv) if argv is not None else None)
     app = _qt_app()  # noqa: F841 (kept alive while rendering)
     files = build()
     if args.check:
-        stale = [n for n, data in files.items() if not (args.out / n).is_file() or (args.out / n).read_bytes() != data]
+        stale = [
+            n
+            for n, data in files.items()
+            if not (args.out / n).is_file() or (args.out / n).read_bytes() != data
+        ]
         for name in stale:
             print(f"stale: {args.out / name}")
         if stale:

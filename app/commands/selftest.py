@@ -111,7 +111,9 @@ def _step_encoder(ctx: _Context) -> str:
             "models/encoder_resnet34.safetensors, a source checkout gets it from "
             "installer/fetch_weights.py"
         )
-    return f"id {info.encoder_id}, weights: {info.source}" + (f" ({info.path})" if info.path else "")
+    return f"id {info.encoder_id}, weights: {info.source}" + (
+        f" ({info.path})" if info.path else ""
+    )
 
 
 def _step_qnet(ctx: _Context) -> str:
@@ -142,7 +144,9 @@ def _trained_qnet(ctx: _Context) -> str | None:
     from app.core import paths
     from app.core.model.checkpoint import load_checkpoint
 
-    candidates = sorted(paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
+    candidates = sorted(
+        paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime
+    )
     if not candidates:
         return None
     path = candidates[-1]
@@ -198,7 +202,9 @@ STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
 )
 
 
-def run_steps(steps: tuple[tuple[str, Callable[[_Context], str]], ...] = STEPS) -> tuple[list[StepResult], list[str]]:
+def run_steps(
+    steps: tuple[tuple[str, Callable[[_Context], str]], ...] = STEPS,
+) -> tuple[list[StepResult], list[str]]:
     """Run every step, never stopping early; return the results and notes."""
     ctx = _Context()
     results: list[StepResult] = []
