@@ -1,0 +1,266 @@
+"""The overlay: window flags, every displayed state, placement, Win32 calls (faked)."""
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtGui import QColor
+
+from app.core.config import OverlayPlacement, OverlaySettings
+from app.core.model.ev import compute_ev
+from app.ui import overlay as ov
+from app.ui import win32
+from app.ui.overlay import OverlayMode, OverlayWindow, format_delta, format_value, overlay_view
+
+pytestmark = pytest.mark.gui
+
+
+def estimate(stay: float, extract: float, *, risk: str = "neutral", warming: bool = False, width: float = 400):
+    """An EVEstimate whose quantiles are centred on `stay` and `extract`."""
+    k = 16
+    q = np.stack(
+        [np.linspace(stay - width, stay + width, k), np.linspace(extract - width / 4, extract + width / 4, k)]
+    )
+    return compute_ev(q, risk, warming=warming)
+
+
+class FakeUser32:
+    """Records the Win32 calls the overlay makes; holds one window's extended style."""
+
+    def __init__(self, affinity_ok: bool = True):
+        self.style = 0
+        self.calls: list[tuple] = []
+        self.affinity_ok = affinity_ok
+
+    def GetWindowLongPtrW(self, hwnd, index):  # noqa: N802 (Win32 name)
+        assert index == win32.GWL_EXSTYLE
+        return self.style
+
+    def SetWindowLongPtrW(self, hwnd, index, value):  # noqa: N802
+        self.calls.append(("SetWindowLongPtrW", value))
+        self.style = value
+        return 1
+
+    def SetWindowPos(self, hwnd, after, x, y, cx, cy, flags):  # noqa: N802
+        self.calls.append(("SetWindowPos", after, flags))
+        return 1
+
+    def SetWindowDisplayAffinity(self, hwnd, affinity):  # noqa: N802
+        self.calls.append(("SetWindowDisplayAffinity", affinity))
+        return 1 if (self.affinity_ok or affinity == win32.WDA_MONITOR) else 0
+
+
+# ---------------------------------------------------------------- formatting
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0"), (940.4, "940"), (12_450, "12,450"), (124_500, "124.5k"), (1_250_000, "1.25M"), (-310, "−310")],
+)
+def test_format_value(value, text):
+    assert format_value(value) == text
+
+
+def test_format_delta_signs():
+    assert format_delta(310) == "+310"
+    assert format_delta(-1240) == "−1,240"
+    assert format_value(float("nan")) == "—"
+
+
+# ---------------------------------------------------------------- every state
+
+
+def test_live_stay():
+    v = overlay_view(OverlayMode.LIVE, estimate(1500, 1150), recording=True)
+    assert v.headline == "STAY"
+    assert v.headline_colour == ov.STAY_COLOUR
+    assert dict(v.rows) == {"EV stay": "1,500", "EV extract": "1,150", "ΔEV": "+350"}
+    assert v.risk == "NEUTRAL τ0.50"
+    assert v.recording and not v.dimmed
+    stay_bar, extract_bar = v.bars
+    assert stay_bar.low < stay_bar.value < stay_bar.high
+    assert extract_bar.colour == ov.EXTRACT_COLOUR
+
+
+def test_live_extract_in_its_own_colour():
+    v = overlay_view(OverlayMode.LIVE, estimate(600, 1400, risk="safe"))
+    assert v.headline == "EXTRACT"
+    assert v.headline_colour == ov.EXTRACT_COLOUR
+    assert dict(v.rows)["ΔEV"].startswith("−")
+    assert v.risk.startswith("SAFE τ0.20")
+
+
+def test_close_call():
+    v = overlay_view(OverlayMode.LIVE, estimate(1000, 990))
+    assert v.headline_colour == ov.CLOSE_CALL_COLOUR
+    assert "close call" in v.detail
+
+
+def test_no_model_yet():
+    v = overlay_view(OverlayMode.NO_MODEL, recording=True)
+    assert v.detail == "no model yet — recording"
+    assert v.rows == () and v.recording
+
+
+def test_warming_up_without_and_with_an_estimate():
+    v = overlay_view(OverlayMode.WARMING)
+    assert v.headline == "WARMING UP" and "warming up" in v.detail and v.rows == ()
+    v2 = overlay_view(OverlayMode.LIVE, estimate(1500, 1000, warming=True))
+    assert v2.headline == "WARMING UP" and v2.dimmed and len(v2.rows) == 3
+    assert "stay" in v2.detail
+
+
+def test_capture_lost_with_reason():
+    v = overlay_view(OverlayMode.CAPTURE_LOST, message="monitor 2 disconnected")
+    assert v.headline == "CAPTURE LOST"
+    assert v.headline_colour == ov.CAPTURE_LOST_COLOUR
+    assert v.detail == "monitor 2 disconnected"
+    assert overlay_view(OverlayMode.CAPTURE_LOST).detail  # a default reason
+
+
+def test_idle_names_the_start_key():
+    assert "F7" in overlay_view(OverlayMode.IDLE, start_key="F7").detail
+
+
+def test_risk_chip_follows_the_estimate():
+    v = overlay_view(OverlayMode.LIVE, estimate(1, 2, risk="aggressive"), risk="safe")
+    assert v.risk.startswith("AGGRESSIVE")
+
+
+# ---------------------------------------------------------------- the window
+
+
+def test_window_flags_make_it_a_click_through_tool_window(qtbot):
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    flags = w.windowFlags()
+    for flag in (
+        Qt.WindowType.FramelessWindowHint,
+        Qt.WindowType.WindowStaysOnTopHint,
+        Qt.WindowType.Tool,
+        Qt.WindowType.WindowDoesNotAcceptFocus,
+        Qt.WindowType.WindowTransparentForInput,
+    ):
+        assert flags & flag, flag
+    assert w.testAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+    assert w.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+    assert w.focusPolicy() == Qt.FocusPolicy.NoFocus
+
+
+def test_unlock_takes_input_and_lock_gives_it_back(qtbot):
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    w.show()
+    w.set_unlocked(True)
+    assert not (w.windowFlags() & Qt.WindowType.WindowTransparentForInput)
+    assert w.isVisible()  # setWindowFlags hides; the overlay shows itself again
+    w.set_unlocked(False)
+    assert w.windowFlags() & Qt.WindowType.WindowTransparentForInput
+
+
+def test_state_changes_update_the_view(qtbot):
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    assert w.view().headline == "ARCX READY"
+    w.set_recording(True)
+    w.set_mode(OverlayMode.NO_MODEL)
+    assert w.view().detail == "no model yet — recording"
+    w.set_mode(OverlayMode.WARMING)
+    assert w.view().headline == "WARMING UP"
+    w.show_estimate(estimate(2000, 1000))
+    assert w.mode is OverlayMode.LIVE and w.view().headline == "STAY"
+    w.set_mode(OverlayMode.CAPTURE_LOST, "game minimised")
+    assert w.view().detail == "game minimised"
+    w.set_risk("safe")
+    w.set_mode(OverlayMode.WARMING)
+    assert w.view().risk.startswith("SAFE")
+
+
+@pytest.mark.parametrize("mode", list(OverlayMode))
+def test_every_state_paints_its_colour(qtbot, mode):
+    """Rendered, each state shows its headline colour (the accent strip) on a dark panel."""
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    w.set_mode(mode)
+    if mode is OverlayMode.LIVE:
+        w.show_estimate(estimate(2000, 1000))
+    img = w.grab().toImage()
+    assert img.width() == ov.BASE_WIDTH and img.height() == ov.BASE_HEIGHT
+    want = QColor(w.view().headline_colour)
+    strip = img.pixelColor(7, img.height() // 2)
+    assert abs(strip.red() - want.red()) < 40 and abs(strip.green() - want.green()) < 40
+    centre = img.pixelColor(img.width() - 20, img.height() - 10)
+    assert centre.alpha() > 150 and centre.lightness() < 80  # the dark panel behind the text
+
+
+def test_settings_opacity_scale_and_corner(qtbot):
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    screen = w.target_screen()
+    avail = screen.availableGeometry()
+    s = OverlaySettings(
+        opacity=0.5,
+        scale=1.5,
+        margin=10,
+        placements={screen.name(): OverlayPlacement(corner="bottom-left")},
+    )
+    w.apply_settings(s, screen)
+    assert w.windowOpacity() == pytest.approx(0.5, abs=0.01)
+    assert (w.width(), w.height()) == (round(ov.BASE_WIDTH * 1.5), round(ov.BASE_HEIGHT * 1.5))
+    assert w.pos() == QPoint(avail.left() + 10, avail.bottom() + 1 - w.height() - 10)
+
+
+def test_placement_is_per_monitor(qtbot):
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    screen = w.target_screen()
+    other = OverlaySettings(placements={"some other monitor": OverlayPlacement(corner="bottom-left")})
+    w.apply_settings(other, screen)
+    assert w.placement() == OverlayPlacement()  # default top-right for this monitor
+
+
+def test_drop_near_a_corner_snaps_elsewhere_is_custom(qtbot):
+    w = OverlayWindow(OverlaySettings(margin=20))
+    qtbot.addWidget(w)
+    avail = w.target_screen().availableGeometry()
+    with qtbot.waitSignal(w.placementChanged) as blocker:
+        place = w.drop_at(QPoint(avail.left() + 30, avail.top() + 25))
+    assert place == OverlayPlacement(corner="top-left")
+    assert blocker.args[1] == place
+    place = w.drop_at(QPoint(avail.left() + 300, avail.top() + 200))
+    assert place == OverlayPlacement(corner="custom", x=300, y=200)
+    assert w.pos() == QPoint(avail.left() + 300, avail.top() + 200)
+
+
+def test_windows_styles_topmost_and_capture_exclusion(qtbot):
+    user32 = FakeUser32()
+    w = OverlayWindow(user32=user32)
+    qtbot.addWidget(w)
+    w.show()
+    assert user32.style & win32.CLICK_THROUGH_STYLES == win32.CLICK_THROUGH_STYLES
+    assert ("SetWindowDisplayAffinity", win32.WDA_EXCLUDEFROMCAPTURE) in user32.calls
+    assert ("SetWindowPos", win32.HWND_TOPMOST, win32.TOPMOST_FLAGS) in user32.calls
+    assert win32.TOPMOST_FLAGS & win32.SWP_NOACTIVATE
+    # topmost re-asserted on the timer
+    n = sum(c[0] == "SetWindowPos" for c in user32.calls)
+    w._topmost_timer.timeout.emit()
+    assert sum(c[0] == "SetWindowPos" for c in user32.calls) == n + 1
+    # unlock drops WS_EX_TRANSPARENT and WS_EX_NOACTIVATE, keeps WS_EX_LAYERED
+    w.set_unlocked(True)
+    assert not user32.style & win32.WS_EX_TRANSPARENT
+    assert not user32.style & win32.WS_EX_NOACTIVATE
+    assert user32.style & win32.WS_EX_LAYERED
+
+
+def test_capture_exclusion_falls_back_on_old_windows():
+    user32 = FakeUser32(affinity_ok=False)
+    assert win32.Win32Window(1234, user32).exclude_from_capture()
+    assert [c[1] for c in user32.calls] == [win32.WDA_EXCLUDEFROMCAPTURE, win32.WDA_MONITOR]
+
+
+def test_win32_is_a_no_op_off_windows(monkeypatch):
+    monkeypatch.setattr(win32, "IS_WINDOWS", False)
+    w = win32.Win32Window(1234)
+    assert not w.available
+    assert not w.set_click_through(True)
+    assert not w.assert_topmost()
+    assert not w.exclude_from_capture()
