@@ -1,0 +1,388 @@
+"""The tray icon and its menu.
+
+The menu is described once, as data: `build_menu(TrayStatus)` returns `MenuEntry` trees
+that both tray implementations render: `QSystemTrayIcon` where Qt reports a system tray,
+and a pystray icon (run on its own thread, callbacks marshalled through a queued signal)
+where it does not. Either way a click comes out as `TrayIcon.triggered(action_id)` on
+the Qt main thread, and the app handles the same ids from hotkeys and from the menu.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PyQt6.QtCore import QBuffer, QIODevice, QObject, Qt, pyqtSignal, pyqtSlot
+from PyQt6.QtGui import QAction, QActionGroup, QIcon
+from PyQt6.QtWidgets import QMenu, QSystemTrayIcon
+
+from app.core.model.ev import RISK_ORDER
+from app.ui.icons import TrayState, icon_image, tray_icon
+
+log = logging.getLogger(__name__)
+
+
+class A:
+    """Action ids shared by the tray menu, the hotkeys and the app."""
+
+    START_RUN = "run.start"
+    MARK_EXTRACT = "run.mark_extract"
+    END_EXTRACTED = "run.end.extracted"
+    END_DIED = "run.end.died"
+    RISK_PREFIX = "risk."
+    TOGGLE_OVERLAY = "overlay.toggle"
+    SETTINGS = "settings"
+    TRAIN = "train"
+    RUNS = "runs"
+    OPEN_DATA = "open_data"
+    ABOUT = "about"
+    QUIT = "quit"
+
+    @staticmethod
+    def risk(name: str) -> str:
+        return A.RISK_PREFIX + name
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One menu line: an action, a submenu (children) or a separator."""
+
+    id: str = ""
+    """action id emitted when clicked ("" for separators and submenus)"""
+    text: str = ""
+    shortcut: str = ""
+    """hotkey shown next to the text (display only; the hotkey itself is global)"""
+    checkable: bool = False
+    checked: bool = False
+    radio: bool = False
+    """one of a group of exclusive choices (the risk profiles)"""
+    enabled: bool = True
+    children: tuple[MenuEntry, ...] = ()
+    separator: bool = False
+
+
+SEPARATOR = MenuEntry(separator=True)
+
+
+@dataclass(frozen=True)
+class TrayStatus:
+    """What the tray shows: menu states, icon and tooltip."""
+
+    recording: bool = False
+    extract_marked: bool = False
+    risk: str = "neutral"
+    overlay_visible: bool = True
+    has_model: bool = False
+    device: str = ""
+    """compute device in words, e.g. "cuda: NVIDIA RTX 4070" """
+    model: str = ""
+    """the loaded model in words, e.g. "epoch 12, val loss 0.031" """
+    hotkeys: dict[str, str] = field(default_factory=dict)
+    """action → key, to show next to the menu items"""
+    hotkeys_error: str | None = None
+    """why global hotkeys do not work (None when they do)"""
+
+
+def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
+    """The tray menu for `status`."""
+    keys = {k: v.upper() for k, v in status.hotkeys.items()} if status.hotkeys_error is None else {}
+    risk_items = tuple(
+        MenuEntry(A.risk(r), r.capitalize(), checkable=True, radio=True, checked=status.risk == r)
+        for r in RISK_ORDER
+    )
+    entries: list[MenuEntry] = [
+        MenuEntry(
+            A.START_RUN, "Start run", keys.get("start_stop", ""), enabled=not status.recording
+        ),
+        MenuEntry(
+            A.MARK_EXTRACT,
+            "Mark extracting",
+            keys.get("mark_extract", ""),
+            checkable=True,
+            checked=status.extract_marked,
+            enabled=status.recording and not status.extract_marked,
+        ),
+        MenuEntry(
+            text="End run",
+            enabled=status.recording,
+            children=(
+                MenuEntry(A.END_EXTRACTED, "Extracted…"),
+                MenuEntry(A.END_DIED, "Died"),
+            ),
+        ),
+        SEPARATOR,
+        MenuEntry(text="Risk", shortcut=keys.get("cycle_risk", ""), children=risk_items),
+        MenuEntry(
+            A.TOGGLE_OVERLAY,
+            "Show overlay",
+            keys.get("toggle_overlay", ""),
+            checkable=True,
+            checked=status.overlay_visible,
+        ),
+        SEPARATOR,
+        MenuEntry(A.SETTINGS, "Settings…"),
+        MenuEntry(A.TRAIN, "Train model…"),
+        MenuEntry(A.RUNS, "Runs…"),
+        MenuEntry(A.OPEN_DATA, "Open data folder"),
+        SEPARATOR,
+    ]
+    if status.hotkeys_error is not None:
+        entries.append(MenuEntry("", "Hotkeys off — use this menu", enabled=False))
+    entries += [MenuEntry(A.ABOUT, "About ArcX"), MenuEntry(A.QUIT, "Quit")]
+    return tuple(entries)
+
+
+def tray_state(status: TrayStatus) -> TrayState:
+    if status.recording:
+        return TrayState.RECORDING
+    return TrayState.IDLE if status.has_model else TrayState.NO_MODEL
+
+
+def tooltip(status: TrayStatus) -> str:
+    """Tray tooltip: state, risk, device, and hotkey trouble (Windows cuts at 127 chars)."""
+    state = "recording" if status.recording else ("ready" if status.has_model else "no model yet")
+    lines = [f"ArcX — {state}, {status.risk}"]
+    if status.device:
+        lines.append(status.device)
+    if status.hotkeys_error:
+        lines.append("hotkeys off: use the menu")
+    return "\n".join(lines)[:127]
+
+
+def iter_entries(entries: tuple[MenuEntry, ...]) -> list[MenuEntry]:
+    """Every entry, depth first (handy in tests)."""
+    out: list[MenuEntry] = []
+    for e in entries:
+        out.append(e)
+        out.extend(iter_entries(e.children))
+    return out
+
+
+class TrayIcon(QObject):
+    """The tray: Qt's where available, pystray otherwise, same menu either way.
+
+    Signals:
+        triggered(str): a menu action's id (see `A`).
+        activated(): the icon itself was clicked (the app shows the runs or settings).
+    """
+
+    triggered = pyqtSignal(str)
+    activated = pyqtSignal()
+    _fired = pyqtSignal(str)  # from pystray's thread, queued to the main thread
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        use_pystray: bool | None = None,
+        pystray_module: Any | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._fired.connect(self._on_fired, Qt.ConnectionType.QueuedConnection)
+        if use_pystray is None:
+            use_pystray = not QSystemTrayIcon.isSystemTrayAvailable()
+        self.status = TrayStatus()
+        self.backend: _QtTray | _PystrayTray
+        if use_pystray:
+            log.info("Qt reports no system tray; using pystray")
+            self.backend = _PystrayTray(self._fired.emit, pystray_module)
+        else:
+            self.backend = _QtTray(self)
+        self.update_status(self.status)
+
+    @property
+    def uses_pystray(self) -> bool:
+        return isinstance(self.backend, _PystrayTray)
+
+    def update_status(self, status: TrayStatus) -> None:
+        self.status = status
+        self.backend.render(build_menu(status), tray_icon(tray_state(status)), tooltip(status))
+
+    def show(self) -> None:
+        self.backend.show()
+
+    def hide(self) -> None:
+        self.backend.hide()
+
+    def notify(self, title: str, message: str) -> None:
+        self.backend.notify(title, message)
+
+    @pyqtSlot(str)
+    def _on_fired(self, action: str) -> None:
+        self.triggered.emit(action)
+
+
+class _QtTray:
+    def __init__(self, owner: TrayIcon) -> None:
+        self.owner = owner
+        self.icon = QSystemTrayIcon()
+        self.menu = QMenu()
+        self.icon.setContextMenu(self.menu)
+        self.actions: dict[str, QAction] = {}
+        self._shape: tuple[tuple[str, str, bool], ...] | None = None
+        self.icon.activated.connect(self._on_activated)
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.owner.activated.emit()
+
+    def render(self, entries: tuple[MenuEntry, ...], icon: QIcon, tip: str) -> None:
+        shape = tuple((e.id, e.text, e.separator) for e in iter_entries(entries))
+        if shape != self._shape:  # rebuild only when items come or go
+            self.menu.clear()
+            self.actions.clear()
+            self._fill(self.menu, entries)
+            self._shape = shape
+        else:
+            self._update(entries)
+        self.icon.setIcon(icon)
+        self.icon.setToolTip(tip)
+
+    def _fill(self, menu: QMenu, entries: tuple[MenuEntry, ...]) -> None:
+        group: QActionGroup | None = None
+        for e in entries:
+            if e.separator:
+                menu.addSeparator()
+                continue
+            if e.children:
+                sub = menu.addMenu(e.text)
+                assert sub is not None
+                sub.setEnabled(e.enabled)
+                self._fill(sub, e.children)
+                continue
+            action = QAction(_qt_text(e), menu)
+            if e.radio:
+                group = group or QActionGroup(menu)
+                group.addAction(action)
+            action.setCheckable(e.checkable)
+            action.setChecked(e.checked)
+            action.setEnabled(e.enabled)
+            if e.id:
+                action.triggered.connect(
+                    lambda _checked=False, i=e.id: self.owner.triggered.emit(i)
+                )
+                self.actions[e.id] = action
+            menu.addAction(action)
+
+    def _update(self, entries: tuple[MenuEntry, ...]) -> None:
+        submenus = [a.menu() for a in self.menu.actions() if a.menu() is not None]
+        for e in iter_entries(entries):
+            action = self.actions.get(e.id)
+            if action is not None:
+                action.setText(_qt_text(e))
+                action.setChecked(e.checked)
+                action.setEnabled(e.enabled)
+        by_title = {m.title(): m for m in submenus if m is not None}
+        for e in entries:
+            if e.children and e.text in by_title:
+                by_title[e.text].setEnabled(e.enabled)
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def notify(self, title: str, message: str) -> None:
+        self.icon.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 6000)
+
+
+def _qt_text(e: MenuEntry) -> str:
+    # Text after a tab is drawn as the shortcut column; it binds nothing.
+    return f"{e.text}\t{e.shortcut}" if e.shortcut else e.text
+
+
+def _plain_text(e: MenuEntry) -> str:
+    return f"{e.text} ({e.shortcut})" if e.shortcut else e.text
+
+
+class _PystrayTray:
+    """pystray icon on its own thread; clicks go back through `post` (a queued signal)."""
+
+    def __init__(self, post: Callable[[str], None], module: Any | None = None) -> None:
+        if module is None:
+            import pystray as module  # optional; may need a display
+        self.mod = module
+        self.post = post
+        self.entries: tuple[MenuEntry, ...] = ()
+        self.icon: Any = module.Icon("ArcX", title="ArcX")
+        self.thread: threading.Thread | None = None
+
+    def _menu(self, entries: tuple[MenuEntry, ...]) -> Any:
+        items = []
+        for e in entries:
+            if e.separator:
+                items.append(self.mod.Menu.SEPARATOR)
+            elif e.children:
+                items.append(
+                    self.mod.MenuItem(_plain_text(e), self._menu(e.children), enabled=e.enabled)
+                )
+            else:
+                items.append(
+                    self.mod.MenuItem(
+                        _plain_text(e),
+                        self._action(e.id) if e.id else None,
+                        checked=_constant(e.checked) if e.checkable else None,
+                        radio=e.radio,
+                        enabled=e.enabled and bool(e.id),
+                    )
+                )
+        return self.mod.Menu(*items)
+
+    def _action(self, action_id: str) -> Callable[[Any, Any], None]:
+        # pystray counts the parameters: exactly (icon, item), no defaults.
+        def clicked(icon: Any, item: Any) -> None:
+            self.post(action_id)
+
+        return clicked
+
+    def render(self, entries: tuple[MenuEntry, ...], icon: QIcon, tip: str) -> None:
+        self.entries = entries
+        self.icon.menu = self._menu(entries)
+        self.icon.icon = _pil_image(icon)
+        self.icon.title = tip
+        if self.thread is not None:
+            try:
+                self.icon.update_menu()
+            except Exception:  # a backend without dynamic menus still works on next open
+                log.debug("pystray update_menu failed", exc_info=True)
+
+    def show(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self.icon.run, name="arcx-pystray", daemon=True)
+            self.thread.start()
+
+    def hide(self) -> None:
+        if self.thread is not None:
+            self.icon.stop()
+            self.thread = None
+
+    def notify(self, title: str, message: str) -> None:
+        try:
+            self.icon.notify(message, title)
+        except Exception:  # not every pystray backend has notifications
+            log.info("%s: %s", title, message)
+
+
+def _constant(value: bool) -> Callable[[Any], bool]:
+    def get(item: Any) -> bool:
+        return value
+
+    return get
+
+
+def _pil_image(icon: QIcon, size: int = 64) -> Any:
+    """QIcon → PIL image (pystray's icon type), via PNG bytes."""
+    from PIL import Image
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    icon_image(icon, size).save(buf, "PNG")
+    return Image.open(io.BytesIO(bytes(buf.data()))).convert("RGBA")

@@ -1,0 +1,161 @@
+"""The tray menu model and both renderers (Qt, pystray through its dummy backend)."""
+
+import os
+import types
+
+import pytest
+
+from app.ui.icons import TrayState
+from app.ui.tray import A, TrayIcon, TrayStatus, build_menu, iter_entries, tooltip, tray_state
+
+pytestmark = pytest.mark.gui
+
+KEYS = {"start_stop": "f8", "mark_extract": "f9", "cycle_risk": "f10", "toggle_overlay": "f11"}
+
+
+def entry(entries, id_):
+    return next(e for e in iter_entries(entries) if e.id == id_)
+
+
+def test_menu_has_every_item_of_the_issue():
+    entries = build_menu(TrayStatus(hotkeys=KEYS))
+    texts = [e.text for e in iter_entries(entries) if not e.separator]
+    assert texts == [
+        "Start run",
+        "Mark extracting",
+        "End run",
+        "Extracted…",
+        "Died",
+        "Risk",
+        "Safe",
+        "Neutral",
+        "Aggressive",
+        "Show overlay",
+        "Settings…",
+        "Train model…",
+        "Runs…",
+        "Open data folder",
+        "About ArcX",
+        "Quit",
+    ]
+    assert entry(entries, A.START_RUN).shortcut == "F8"
+
+
+def test_run_items_follow_the_recording_state():
+    idle = build_menu(TrayStatus())
+    assert entry(idle, A.START_RUN).enabled
+    assert not entry(idle, A.MARK_EXTRACT).enabled
+    assert not next(e for e in idle if e.text == "End run").enabled
+    rec = build_menu(TrayStatus(recording=True))
+    assert not entry(rec, A.START_RUN).enabled
+    assert entry(rec, A.MARK_EXTRACT).enabled
+    assert next(e for e in rec if e.text == "End run").enabled
+    marked = build_menu(TrayStatus(recording=True, extract_marked=True))
+    assert entry(marked, A.MARK_EXTRACT).checked and not entry(marked, A.MARK_EXTRACT).enabled
+
+
+def test_risk_is_a_checked_radio_group():
+    entries = build_menu(TrayStatus(risk="aggressive"))
+    checked = [e.id for e in iter_entries(entries) if e.radio and e.checked]
+    assert checked == [A.risk("aggressive")]
+
+
+def test_hotkey_failure_shows_in_menu_and_tooltip():
+    status = TrayStatus(hotkeys=KEYS, hotkeys_error="no permission")
+    entries = build_menu(status)
+    assert any("Hotkeys off" in e.text and not e.enabled for e in entries)
+    assert entry(entries, A.START_RUN).shortcut == ""  # no shortcut shown that does not work
+    assert "hotkeys off" in tooltip(status)
+
+
+def test_icon_state_and_tooltip():
+    assert tray_state(TrayStatus()) is TrayState.NO_MODEL
+    assert tray_state(TrayStatus(has_model=True)) is TrayState.IDLE
+    assert tray_state(TrayStatus(recording=True)) is TrayState.RECORDING
+    tip = tooltip(TrayStatus(device="cpu: AMD EPYC", risk="safe"))
+    assert "cpu: AMD EPYC" in tip and "safe" in tip and len(tip) <= 127
+
+
+def test_qt_tray_actions_emit_ids(qtbot):
+    tray = TrayIcon(use_pystray=False)
+    tray.update_status(TrayStatus(hotkeys=KEYS))
+    actions = tray.backend.actions
+    assert actions[A.START_RUN].text() == "Start run\tF8"
+    with qtbot.waitSignal(tray.triggered) as blocker:
+        actions[A.START_RUN].trigger()
+    assert blocker.args == [A.START_RUN]
+    with qtbot.waitSignal(tray.triggered) as blocker:
+        actions[A.risk("safe")].trigger()
+    assert blocker.args == [A.risk("safe")]
+
+
+def test_qt_tray_updates_in_place(qtbot):
+    tray = TrayIcon(use_pystray=False)
+    before = tray.backend.actions[A.START_RUN]
+    tray.update_status(TrayStatus(recording=True, risk="safe"))
+    assert tray.backend.actions[A.START_RUN] is before
+    assert not before.isEnabled()
+    assert tray.backend.actions[A.risk("safe")].isChecked()
+    assert not tray.backend.actions[A.risk("neutral")].isChecked()
+    assert "recording" in tray.backend.icon.toolTip()
+
+
+class FakePystrayIcon:
+    def __init__(self, name, title=None):
+        self.name, self.title = name, title
+        self.menu = self.icon = None
+        self.notified: list[tuple[str, str]] = []
+        self.stopped = False
+
+    def run(self):
+        pass
+
+    def stop(self):
+        self.stopped = True
+
+    def update_menu(self):
+        pass
+
+    def notify(self, message, title=None):
+        self.notified.append((title, message))
+
+
+@pytest.fixture
+def pystray_fake(monkeypatch):
+    monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")  # pure-Python Menu/MenuItem, no display
+    import pystray
+
+    assert os.environ["PYSTRAY_BACKEND"] == "dummy"
+    return types.SimpleNamespace(Icon=FakePystrayIcon, Menu=pystray.Menu, MenuItem=pystray.MenuItem)
+
+
+def _find(menu, text):
+    for item in menu.items:
+        if item.text.startswith(text):
+            return item
+        sub = getattr(item, "submenu", None)
+        if sub:
+            found = _find(sub, text)
+            if found is not None:
+                return found
+    return None
+
+
+def test_pystray_fallback_has_the_same_menu_and_marshals_clicks(qtbot, pystray_fake):
+    tray = TrayIcon(use_pystray=True, pystray_module=pystray_fake)
+    assert tray.uses_pystray
+    tray.update_status(TrayStatus(hotkeys=KEYS, risk="safe", recording=True))
+    menu = tray.backend.icon.menu
+    top = [i.text for i in menu.items]
+    assert top[:3] == ["Start run (F8)", "Mark extracting (F9)", "End run"]
+    assert _find(menu, "Safe").checked and not _find(menu, "Neutral").checked
+    assert not _find(menu, "Start run").enabled
+    assert tray.backend.icon.icon.size == (64, 64)  # PIL image made from the QIcon
+    with qtbot.waitSignal(tray.triggered) as blocker:
+        _find(menu, "Died")(tray.backend.icon)  # what pystray does on a click, on its thread
+    assert blocker.args == [A.END_DIED]
+    tray.notify("ArcX", "hello")
+    assert tray.backend.icon.notified == [("ArcX", "hello")]
+    tray.show()
+    tray.hide()
+    assert tray.backend.icon.stopped
