@@ -1,0 +1,134 @@
+"""A small live chart of train and validation loss, drawn with QPainter.
+
+Why not pyqtgraph: two polylines, a grid and a legend are a hundred lines of QPainter,
+while pyqtgraph would add a dependency (and its OpenGL / numpy plumbing) to the
+installer for one widget. The y axis is logarithmic when the losses span more than a
+factor of 20, as losses early in training usually do.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PyQt6.QtCore import QPointF, QRectF, QSize, Qt
+from PyQt6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
+from PyQt6.QtWidgets import QSizePolicy, QWidget
+
+TRAIN_COLOUR = QColor("#3b82f6")
+VAL_COLOUR = QColor("#f59e0b")
+GRID_COLOUR = QColor(128, 128, 128, 60)
+
+
+class LossChart(QWidget):
+    """Train loss per step (x = fractional epoch) and validation loss per epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.train: list[tuple[float, float]] = []
+        self.val: list[tuple[float, float]] = []
+        self.setMinimumSize(320, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        return QSize(480, 220)
+
+    def clear(self) -> None:
+        self.train.clear()
+        self.val.clear()
+        self.update()
+
+    def add_train(self, x: float, loss: float) -> None:
+        if math.isfinite(loss):
+            self.train.append((x, loss))
+            self.update()
+
+    def add_val(self, x: float, loss: float) -> None:
+        if math.isfinite(loss):
+            self.val.append((x, loss))
+            self.update()
+
+    def _scale(self) -> tuple[float, float, float, float, bool]:
+        pts = self.train + self.val
+        xs = [p[0] for p in pts] or [0.0, 1.0]
+        ys = [p[1] for p in pts] or [0.0, 1.0]
+        x0, x1 = min(xs), max(xs)
+        if x1 - x0 < 1e-9:
+            x1 = x0 + 1.0
+        y0, y1 = min(ys), max(ys)
+        log_y = y0 > 0 and y1 / y0 > 20
+        if log_y:
+            y0, y1 = math.log10(y0), math.log10(y1)
+        if y1 - y0 < 1e-12:
+            y0, y1 = y0 - 0.5, y1 + 0.5
+        pad = (y1 - y0) * 0.08
+        return x0, x1, y0 - pad, y1 + pad, log_y
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.base())
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        left_pad = fm.horizontalAdvance("0.0000") + 10
+        plot = QRectF(
+            left_pad, 10, self.width() - left_pad - 10, self.height() - 10 - fm.height() - 12
+        )
+        x0, x1, y0, y1, log_y = self._scale()
+
+        def to_px(x: float, y: float) -> QPointF:
+            yy = math.log10(y) if log_y else y
+            return QPointF(
+                plot.left() + (x - x0) / (x1 - x0) * plot.width(),
+                plot.bottom() - (yy - y0) / (y1 - y0) * plot.height(),
+            )
+
+        text_colour = pal.text().color()
+        # Grid and axis labels.
+        for i in range(5):
+            frac = i / 4
+            y = plot.bottom() - frac * plot.height()
+            p.setPen(QPen(GRID_COLOUR, 1))
+            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            value = y0 + frac * (y1 - y0)
+            label = f"{10**value:.3g}" if log_y else f"{value:.3g}"
+            p.setPen(text_colour)
+            p.drawText(
+                QRectF(0, y - fm.height() / 2, left_pad - 6, fm.height()),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
+        p.setPen(text_colour)
+        p.drawText(
+            QRectF(plot.left(), plot.bottom() + 4, plot.width(), fm.height()),
+            Qt.AlignmentFlag.AlignHCenter,
+            "epoch" + ("   (log scale)" if log_y else ""),
+        )
+        if not self.train and not self.val:
+            p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "loss curves appear here while training")
+            p.end()
+            return
+        # Curves.
+        if len(self.train) >= 2:
+            p.setPen(QPen(TRAIN_COLOUR, 1.6))
+            p.drawPolyline(QPolygonF([to_px(x, y) for x, y in self.train]))
+        if self.val:
+            p.setPen(QPen(VAL_COLOUR, 2.2))
+            if len(self.val) >= 2:
+                p.drawPolyline(QPolygonF([to_px(x, y) for x, y in self.val]))
+            p.setBrush(VAL_COLOUR)
+            for x, y in self.val:
+                p.drawEllipse(to_px(x, y), 3, 3)
+        # Legend.
+        lx = plot.right() - 150
+        for i, (name, colour) in enumerate(
+            (("train loss", TRAIN_COLOUR), ("validation loss", VAL_COLOUR))
+        ):
+            y = plot.top() + 8 + i * (fm.height() + 2)
+            p.setPen(QPen(colour, 3))
+            p.drawLine(QPointF(lx, y), QPointF(lx + 18, y))
+            p.setPen(text_colour)
+            p.drawText(QPointF(lx + 24, y + fm.ascent() / 2 - 1), name)
+        p.end()

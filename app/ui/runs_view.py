@@ -1,0 +1,349 @@
+"""The runs view: every recorded run, with label, relabel, delete and open folder.
+
+The table shows what `app.core.data.recorder.list_runs` returns; every change goes
+through the recorder's own functions (`label_run`, `delete_run`), reached through the
+small `RunStore` interface so the view never touches run files itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from PyQt6.QtCore import QUrl, pyqtSignal
+from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import ArcXError
+from app.ui.loot_prompt import parse_loot
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("Date", "Length", "Decisions", "Outcome", "Loot", "Encoder")
+
+
+class RunStore(Protocol):
+    """What the runs view needs from the recorder."""
+
+    def list(self) -> Sequence[Any]:
+        """RunInfo-like objects: run_id, started_at, duration_s, n_decisions, outcome,
+        final_loot_value, encoder_id, path."""
+
+    def label(self, run_id: str, outcome: str, value: float) -> None: ...
+
+    def delete(self, run_id: str) -> None: ...
+
+
+class CoreRunStore:
+    """`RunStore` over `app.core.data.recorder` for the runs under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def list(self) -> Sequence[Any]:
+        from app.core.data import recorder
+
+        return list(recorder.list_runs(self.root))
+
+    def label(self, run_id: str, outcome: str, value: float) -> None:
+        from app.core.data import recorder
+
+        recorder.label_run(self.root, run_id, outcome, value)
+
+    def delete(self, run_id: str) -> None:
+        from app.core.data import recorder
+
+        recorder.delete_run(self.root, run_id)
+
+
+def format_started(started: Any) -> str:
+    """A run's start time (datetime, epoch seconds or ISO text) as local `YYYY-MM-DD HH:MM`."""
+    when: dt.datetime | None = None
+    if isinstance(started, dt.datetime):
+        when = started
+    elif isinstance(started, int | float):
+        when = dt.datetime.fromtimestamp(float(started))
+    elif isinstance(started, str):
+        try:
+            when = dt.datetime.fromisoformat(started)
+        except ValueError:
+            return started
+    if when is None:
+        return "?"
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+def format_duration(seconds: float | None) -> str:
+    """`754` → `12:34`, `3725` → `1:02:05`."""
+    if seconds is None:
+        return "?"
+    s = round(float(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+def _sort_key(info: Any) -> float:
+    started = getattr(info, "started_at", None)
+    if isinstance(started, dt.datetime):
+        return started.timestamp()
+    if isinstance(started, int | float):
+        return float(started)
+    if isinstance(started, str):
+        try:
+            return dt.datetime.fromisoformat(started).timestamp()
+        except ValueError:
+            return 0.0
+    return 0.0
+
+
+def row_texts(info: Any) -> tuple[str, ...]:
+    """The table row of one run."""
+    outcome = getattr(info, "outcome", None)
+    value = getattr(info, "final_loot_value", None)
+    if outcome is None:
+        outcome_text, loot_text = "unlabelled", "—"
+    else:
+        outcome_text = str(outcome)
+        loot_text = f"{value:,.0f}" if value is not None else "—"
+    encoder = str(getattr(info, "encoder_id", "") or "")
+    return (
+        format_started(getattr(info, "started_at", None)),
+        format_duration(getattr(info, "duration_s", None)),
+        str(getattr(info, "n_decisions", "?")),
+        outcome_text,
+        loot_text,
+        encoder[:12],
+    )
+
+
+class LabelDialog(QDialog):
+    """Outcome and final loot value for one run."""
+
+    def __init__(
+        self, outcome: str | None, value: float | None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Label run")
+        self.outcome = QComboBox()
+        self.outcome.addItems(["extracted", "died"])
+        if outcome in ("extracted", "died"):
+            self.outcome.setCurrentText(outcome)
+        self.value = QLineEdit("" if value is None else f"{value:.0f}")
+        self.value.setPlaceholderText("final loot value, e.g. 48,500")
+        self.outcome.currentTextChanged.connect(lambda t: self.value.setEnabled(t == "extracted"))
+        self.value.setEnabled(self.outcome.currentText() == "extracted")
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #d93f3f;")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Outcome", self.outcome)
+        form.addRow("Loot", self.value)
+        form.addRow(self.error)
+        form.addRow(buttons)
+
+    def result_value(self) -> tuple[str, float] | None:
+        outcome = self.outcome.currentText()
+        if outcome == "died":
+            return outcome, 0.0
+        value = parse_loot(self.value.text())
+        return None if value is None else (outcome, value)
+
+    def _accept(self) -> None:
+        if self.result_value() is None:
+            self.error.setText("enter the loot value (a number, 0 or more)")
+            return
+        self.accept()
+
+
+class RunsView(QDialog):
+    """Table of recorded runs.
+
+    Signals:
+        changed(): a run was labelled, relabelled or deleted.
+    """
+
+    changed = pyqtSignal()
+
+    def __init__(
+        self,
+        store: RunStore,
+        parent: QWidget | None = None,
+        *,
+        open_folder: Callable[[Path], None] | None = None,
+        confirm: Callable[[str], bool] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("ArcX — recorded runs")
+        self.resize(760, 420)
+        self.store = store
+        self._open_folder = open_folder or _open_folder
+        self._confirm = confirm or self._ask
+        self.runs: list[Any] = []
+
+        self.summary = QLabel()
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)  # type: ignore[union-attr]
+        header = self.table.horizontalHeader()
+        assert header is not None
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.doubleClicked.connect(lambda _i: self.label_clicked())
+
+        self.label_button = QPushButton("Label…")
+        self.label_button.clicked.connect(self.label_clicked)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.folder_button = QPushButton("Open folder")
+        self.folder_button.clicked.connect(self.open_selected_folder)
+        refresh = QPushButton("Refresh")
+        refresh.clicked.connect(self.refresh)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        for b in (self.label_button, self.delete_button, self.folder_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(refresh)
+        buttons.addWidget(close)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.refresh()
+
+    def refresh(self) -> None:
+        selected = self.selected_run()
+        keep = getattr(selected, "run_id", None)
+        try:
+            self.runs = sorted(self.store.list(), key=_sort_key, reverse=True)
+        except (ArcXError, OSError) as exc:
+            self.runs = []
+            self.summary.setText(f"Could not read the runs: {exc}")
+        else:
+            labelled = sum(getattr(r, "outcome", None) is not None for r in self.runs)
+            unlabelled = len(self.runs) - labelled
+            note = " — unlabelled runs are kept but not trained on" if unlabelled else ""
+            self.summary.setText(
+                f"{len(self.runs)} runs: {labelled} labelled, {unlabelled} unlabelled{note}"
+            )
+        self.table.setRowCount(len(self.runs))
+        for row, info in enumerate(self.runs):
+            for col, text in enumerate(row_texts(info)):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+            if getattr(info, "run_id", None) == keep:
+                self.table.selectRow(row)
+        self._update_buttons()
+
+    def selected_run(self) -> Any | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if len(rows) != 1:
+            return None
+        row = rows.pop()
+        return self.runs[row] if 0 <= row < len(self.runs) else None
+
+    def select_run(self, run_id: str) -> None:
+        for row, info in enumerate(self.runs):
+            if info.run_id == run_id:
+                self.table.selectRow(row)
+                return
+        raise KeyError(run_id)
+
+    def _update_buttons(self) -> None:
+        run = self.selected_run()
+        for b in (self.label_button, self.delete_button, self.folder_button):
+            b.setEnabled(run is not None)
+        if run is not None:
+            self.label_button.setText("Relabel…" if run.outcome is not None else "Label…")
+
+    # ---------------------------------------------------------------- actions
+    def label_selected(self, outcome: str, value: float) -> bool:
+        """Label (or relabel) the selected run through the recorder."""
+        run = self.selected_run()
+        if run is None:
+            return False
+        try:
+            self.store.label(run.run_id, outcome, value)
+        except (ArcXError, OSError, ValueError) as exc:
+            QMessageBox.warning(self, "ArcX", f"Could not label the run: {exc}")
+            return False
+        self.refresh()
+        self.changed.emit()
+        return True
+
+    def label_clicked(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            return
+        dialog = LabelDialog(run.outcome, run.final_loot_value, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            result = dialog.result_value()
+            if result is not None:
+                self.label_selected(*result)
+
+    def delete_selected(self) -> bool:
+        """Delete the selected run after the player confirms."""
+        run = self.selected_run()
+        if run is None:
+            return False
+        what = f"the run of {row_texts(run)[0]} ({format_duration(run.duration_s)}, {run.n_decisions} decisions)"
+        if not self._confirm(f"Delete {what}? Its recorded data is removed for good."):
+            return False
+        try:
+            self.store.delete(run.run_id)
+        except (ArcXError, OSError) as exc:
+            QMessageBox.warning(self, "ArcX", f"Could not delete the run: {exc}")
+            return False
+        self.refresh()
+        self.changed.emit()
+        return True
+
+    def open_selected_folder(self) -> None:
+        run = self.selected_run()
+        if run is not None:
+            self._open_folder(Path(run.path))
+
+    def _ask(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Delete run",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+
+def _open_folder(path: Path) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))

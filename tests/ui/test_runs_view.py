@@ -1,0 +1,126 @@
+"""Runs view: table, label / relabel, delete with confirmation, open folder."""
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from app.ui.runs_view import RunsView, format_duration, format_started, row_texts
+
+pytestmark = pytest.mark.gui
+
+
+@dataclass(frozen=True)
+class Info:
+    run_id: str
+    started_at: dt.datetime
+    duration_s: float
+    n_decisions: int
+    outcome: str | None
+    final_loot_value: float | None
+    encoder_id: str
+    path: Path
+
+
+class FakeStore:
+    def __init__(self, runs):
+        self.runs = {r.run_id: r for r in runs}
+        self.calls = []
+
+    def list(self):
+        return list(self.runs.values())
+
+    def label(self, run_id, outcome, value):
+        self.calls.append(("label", run_id, outcome, value))
+        self.runs[run_id] = replace(self.runs[run_id], outcome=outcome, final_loot_value=value)
+
+    def delete(self, run_id):
+        self.calls.append(("delete", run_id))
+        del self.runs[run_id]
+
+
+def make_runs(tmp_path):
+    t0 = dt.datetime(2026, 3, 1, 20, 15)
+    return [
+        Info("r1", t0, 754, 1508, "extracted", 48500, "abcdef0123456789", tmp_path / "r1"),
+        Info("r2", t0 + dt.timedelta(hours=1), 301, 602, None, None, "abcdef0123456789", tmp_path / "r2"),
+        Info("r3", t0 + dt.timedelta(hours=2), 95, 190, "died", 0, "abcdef0123456789", tmp_path / "r3"),
+    ]
+
+
+@pytest.fixture
+def view(qtbot, tmp_path):
+    store = FakeStore(make_runs(tmp_path))
+    opened = []
+    v = RunsView(store, open_folder=opened.append, confirm=lambda text: True)
+    qtbot.addWidget(v)
+    v.opened = opened
+    return v, store
+
+
+def test_formatting():
+    assert format_duration(754) == "12:34"
+    assert format_duration(3725) == "1:02:05"
+    assert format_started(dt.datetime(2026, 3, 1, 20, 15)) == "2026-03-01 20:15"
+    assert format_started("2026-03-01T20:15:00") == "2026-03-01 20:15"
+    assert format_started(None) == "?"
+
+
+def test_table_lists_runs_newest_first(view):
+    v, _ = view
+    assert v.table.rowCount() == 3
+    assert [v.table.item(r, 3).text() for r in range(3)] == ["died", "unlabelled", "extracted"]
+    assert v.table.item(2, 4).text() == "48,500"
+    assert v.table.item(2, 1).text() == "12:34"
+    assert v.table.item(2, 5).text() == "abcdef012345"
+    assert "3 runs: 2 labelled, 1 unlabelled" in v.summary.text()
+
+
+def test_label_an_unlabelled_run(qtbot, view):
+    v, store = view
+    v.select_run("r2")
+    assert v.label_button.text() == "Label…"
+    with qtbot.waitSignal(v.changed):
+        assert v.label_selected("extracted", 12000.0)
+    assert store.calls == [("label", "r2", "extracted", 12000.0)]
+    assert "3 labelled, 0 unlabelled" in v.summary.text()
+    assert v.selected_run().run_id == "r2"  # selection survives the refresh
+    assert v.label_button.text() == "Relabel…"
+
+
+def test_relabel(view):
+    v, store = view
+    v.select_run("r1")
+    v.label_selected("died", 0.0)
+    assert store.runs["r1"].outcome == "died"
+    assert row_texts(store.runs["r1"])[3:5] == ("died", "0")
+
+
+def test_delete_asks_first(qtbot, tmp_path):
+    store = FakeStore(make_runs(tmp_path))
+    answers = [False, True]
+    asked = []
+    v = RunsView(store, confirm=lambda text: asked.append(text) or answers.pop(0))
+    qtbot.addWidget(v)
+    v.select_run("r3")
+    with qtbot.assertNotEmitted(v.changed):
+        assert not v.delete_selected()
+    assert "r3" in store.runs and "190 decisions" in asked[0]
+    with qtbot.waitSignal(v.changed):
+        assert v.delete_selected()
+    assert "r3" not in store.runs and v.table.rowCount() == 2
+
+
+def test_open_folder(view, tmp_path):
+    v, _ = view
+    v.select_run("r1")
+    v.folder_button.click()
+    assert v.opened == [tmp_path / "r1"]
+
+
+def test_buttons_need_a_selection(view):
+    v, _ = view
+    v.table.clearSelection()
+    assert not v.label_button.isEnabled() and not v.delete_button.isEnabled()
+    assert not v.delete_selected()
