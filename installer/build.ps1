@@ -1,0 +1,154 @@
+<#
+.SYNOPSIS
+    Build the ArcX Windows installer: encoder weights, PyInstaller, frozen self-test, Inno Setup.
+
+.DESCRIPTION
+    Run from a PowerShell prompt on a Windows build machine with internet, in the Python
+    environment that has ArcX's dependencies and the build extra:
+
+        py -3.10 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # 3.10: torch-directml
+        pip install -e ".[build,directml]"                                 # CPU torch from PyPI
+        installer\build.ps1                                                # → dist\ArcX-<v>-win64-setup.exe
+
+    For the CUDA flavour, use an environment with a CUDA torch
+    (pip install torch torchvision --index-url https://download.pytorch.org/whl/cu124)
+    and run `installer\build.ps1 -Flavour cuda`.
+
+    Steps, in order; any failure stops the build:
+      1. read the version from app\__init__.py (the only place it is written);
+      2. installer\fetch_weights.py: models\encoder_resnet34.safetensors (downloads once);
+      3. PyInstaller (arcx.spec) → dist\<flavour>\ArcX\;
+      4. the frozen self-test: dist\<flavour>\ArcX\arcx-console.exe --self-test, with a fresh
+         empty ARCX_HOME so it sees what a first start sees;
+      5. the VC++ runtime installer (downloaded once into build\redist, signature checked);
+      6. Inno Setup (installer\arcx.iss) with /DMyAppVersion=<version>.
+
+.PARAMETER Flavour
+    cpu (CPU + DirectML, the default) or cuda.
+.PARAMETER Python
+    The Python of the build environment (default: python on PATH).
+.PARAMETER Iscc
+    Path of ISCC.exe (default: on PATH or in the usual Inno Setup 6 folders).
+.PARAMETER NoVCRedist
+    Do not bundle the VC++ runtime installer.
+.PARAMETER SpanDisks
+    Split the setup into Setup-*.bin slices (Inno Setup needs it above 4.2 GB compressed).
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet("cpu", "cuda")] [string] $Flavour = "cpu",
+    [string] $Python = "python",
+    [string] $Iscc = "",
+    [switch] $NoVCRedist,
+    [switch] $SpanDisks
+)
+
+$ErrorActionPreference = "Stop"
+Set-StrictMode -Version Latest
+
+$Root = Split-Path -Parent $PSScriptRoot
+Set-Location $Root
+$VCRedistUrl = "https://aka.ms/vs/17/release/vc_redist.x64.exe"   # Microsoft's permalink, 2015-2022 runtime
+
+function Invoke-Native {
+    # Run a program; throw with its name when it exits non-zero (PowerShell does not).
+    param([string] $What, [string] $Exe, [string[]] $Arguments)
+    Write-Host "build.ps1: $What" -ForegroundColor Cyan
+    & $Exe @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)" }
+}
+
+function Find-Iscc {
+    if ($Iscc) { return $Iscc }
+    $cmd = Get-Command iscc.exe -ErrorAction SilentlyContinue
+    if ($cmd) { return $cmd.Source }
+    $candidates = @(
+        "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe",
+        "$env:ProgramFiles\Inno Setup 6\ISCC.exe",
+        "$env:LOCALAPPDATA\Programs\Inno Setup 6\ISCC.exe"
+    )
+    foreach ($c in $candidates) { if (Test-Path $c) { return $c } }
+    throw "ISCC.exe (Inno Setup 6.3+) not found: install it (winget install JRSoftware.InnoSetup) or pass -Iscc"
+}
+
+$started = Get-Date
+
+# 1. Version: app\__init__.py only. Windows file versions want four numbers.
+$Version = (& $Python -c "import app; print(app.__version__)").Trim()
+if ($LASTEXITCODE -ne 0 -or -not $Version) { throw "cannot import app with $Python (run from the repository, deps installed?)" }
+$nums = @([regex]::Matches(($Version -split "[^0-9.]")[0], "\d+") | ForEach-Object { $_.Value })
+while ($nums.Count -lt 4) { $nums += "0" }
+$NumericVersion = ($nums[0..3] -join ".")
+$TorchCuda = (& $Python -c "import torch; print(torch.version.cuda)").Trim()
+Write-Host "build.ps1: ArcX $Version ($NumericVersion), flavour $Flavour, torch CUDA: $TorchCuda"
+if ($Flavour -eq "cpu" -and $TorchCuda -ne "None") {
+    throw "the CPU flavour needs the CPU build of torch (PyPI's Windows wheel); this one is built for CUDA $TorchCuda"
+}
+if ($Flavour -eq "cuda" -and $TorchCuda -eq "None") {
+    throw "the CUDA flavour needs a CUDA build of torch (--index-url https://download.pytorch.org/whl/cu124)"
+}
+if ($Flavour -eq "cpu") {
+    # Windows PowerShell turns redirected stderr into errors under "Stop": relax it here.
+    $ErrorActionPreference = "Continue"
+    & $Python -c "import torch_directml" 2>$null | Out-Null
+    $hasDml = ($LASTEXITCODE -eq 0)
+    $ErrorActionPreference = "Stop"
+    if (-not $hasDml) { Write-Warning "torch-directml is not installed: this build will have no DirectML (AMD/Intel GPU) support" }
+}
+
+# 2. Encoder weights (downloads once; verifies an existing file).
+Invoke-Native "encoder weights" $Python @("installer\fetch_weights.py")
+
+# 3. PyInstaller.
+$pyiStart = Get-Date
+Invoke-Native "PyInstaller" $Python @(
+    "-m", "PyInstaller", "arcx.spec", "--noconfirm",
+    "--distpath", "dist\$Flavour", "--workpath", "build\pyinstaller-$Flavour",
+    "--", "--flavour", $Flavour, "--require-weights"
+)
+$pyiSeconds = [int]((Get-Date) - $pyiStart).TotalSeconds
+$Bundle = "dist\$Flavour\ArcX"
+
+# 4. Smoke test the frozen app (the console executable: the windowed one cannot print).
+$smokeHome = Join-Path ([IO.Path]::GetTempPath()) ("arcx-smoke-" + [guid]::NewGuid())
+New-Item -ItemType Directory -Path $smokeHome | Out-Null
+$env:ARCX_HOME = $smokeHome
+try {
+    Invoke-Native "frozen self-test" "$Bundle\arcx-console.exe" @("--self-test")
+} finally {
+    Remove-Item Env:\ARCX_HOME
+    Remove-Item -Recurse -Force $smokeHome -ErrorAction SilentlyContinue
+}
+
+# 5. VC++ runtime installer, bundled and run by the setup only where it is missing or old.
+$isccArgs = @(
+    "/DMyAppVersion=$Version", "/DMyAppNumericVersion=$NumericVersion", "/DFlavour=$Flavour",
+    "/DDistDir=$Root\$Bundle", "/DOutputDir=$Root\dist"
+)
+if (-not $NoVCRedist) {
+    $Redist = "$Root\build\redist\vc_redist.x64.exe"
+    if (-not (Test-Path $Redist)) {
+        New-Item -ItemType Directory -Force -Path (Split-Path $Redist) | Out-Null
+        Write-Host "build.ps1: downloading $VCRedistUrl"
+        Invoke-WebRequest -Uri $VCRedistUrl -OutFile $Redist -UseBasicParsing
+    }
+    $sig = Get-AuthenticodeSignature $Redist
+    if ($sig.Status -ne "Valid" -or $sig.SignerCertificate.Subject -notmatch "O=Microsoft Corporation") {
+        Remove-Item $Redist
+        throw "vc_redist.x64.exe is not validly signed by Microsoft ($($sig.Status)); deleted, run again"
+    }
+    $isccArgs += "/DVCRedistPath=$Redist"
+}
+if ($SpanDisks) { $isccArgs += "/DSpanDisks" }
+
+# 6. Inno Setup.
+Invoke-Native "Inno Setup" (Find-Iscc) ($isccArgs + @("installer\arcx.iss"))
+
+$suffix = if ($Flavour -eq "cuda") { "-cuda" } else { "" }
+$Setup = "dist\ArcX-$Version-win64$suffix-setup.exe"
+if (-not (Test-Path $Setup)) { throw "Inno Setup finished but $Setup is missing" }
+$bundleBytes = (Get-ChildItem -Recurse -File $Bundle | Measure-Object -Sum Length).Sum
+$setupBytes = (Get-Item $Setup).Length
+$totalSeconds = [int]((Get-Date) - $started).TotalSeconds
+Write-Host ("build.ps1: {0}: {1:N0} MiB (bundle {2:N0} MiB); PyInstaller {3} s, all steps {4} s" -f `
+    $Setup, ($setupBytes / 1MB), ($bundleBytes / 1MB), $pyiSeconds, $totalSeconds) -ForegroundColor Green
