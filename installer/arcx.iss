@@ -1,7 +1,7 @@
 ; ArcX installer: Inno Setup 6.3 or newer (x64compatible needs 6.3).
 ;
-;   iscc /DMyAppVersion=0.1.0 installer\arcx.iss                      CPU + DirectML flavour
-;   iscc /DMyAppVersion=0.1.0 /DFlavour=cuda installer\arcx.iss       CUDA flavour
+;   iscc /DMyAppVersion=<version> installer\arcx.iss                  CPU + DirectML flavour
+;   iscc /DMyAppVersion=<version> /DFlavour=cuda installer\arcx.iss   CUDA flavour
 ;
 ; installer\build.ps1 runs this after PyInstaller and the frozen self-test, and passes the
 ; version read from app\__init__.py (the only place it is written). Optional defines:

@@ -203,12 +203,12 @@ STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
 
 
 def run_steps(
-    steps: tuple[tuple[str, Callable[[_Context], str]], ...] = STEPS,
+    steps: tuple[tuple[str, Callable[[_Context], str]], ...] | None = None,
 ) -> tuple[list[StepResult], list[str]]:
-    """Run every step, never stopping early; return the results and notes."""
+    """Run every step (default: STEPS), never stopping early; return the results and notes."""
     ctx = _Context()
     results: list[StepResult] = []
-    for name, fn in steps:
+    for name, fn in STEPS if steps is None else steps:
         t0 = time.perf_counter()
         try:
             detail = fn(ctx)
