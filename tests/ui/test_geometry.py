@@ -97,7 +97,10 @@ def test_overlay_position_corners(corner, expected):
 def test_overlay_position_custom_is_relative_and_clamped():
     assert overlay_position("custom", SCREEN, (270, 140), 24, (100, 200)) == (2020, 200)
     # saved on a bigger monitor: pulled back inside this one
-    assert overlay_position("custom", SCREEN, (270, 140), 24, (5000, 5000)) == (1920 + 2560 - 270, 1400 - 140)
+    assert overlay_position("custom", SCREEN, (270, 140), 24, (5000, 5000)) == (
+        1920 + 2560 - 270,
+        1400 - 140,
+    )
 
 
 def test_overlay_position_rejects_unknown_corner():

@@ -57,7 +57,9 @@ def test_held_key_repeats_are_dropped(qtbot, manager, monkeypatch):
 
 
 def test_install_failure_is_reported_not_raised(qtbot):
-    backend = FakeHotkeyBackend(fail_with=ImportError("You must be root to use this library on linux."))
+    backend = FakeHotkeyBackend(
+        fail_with=ImportError("You must be root to use this library on linux.")
+    )
     m = HotkeyManager(backend)
     with qtbot.waitSignal(m.unavailable) as blocker:
         m.install(DEFAULTS)

@@ -11,7 +11,14 @@ pytestmark = pytest.mark.gui
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("48500", 48500.0), ("48,500", 48500.0), ("48 500", 48500.0), ("48.5k", 48500.0), ("1.2M", 1.2e6), ("0", 0.0)],
+    [
+        ("48500", 48500.0),
+        ("48,500", 48500.0),
+        ("48 500", 48500.0),
+        ("48.5k", 48500.0),
+        ("1.2M", 1.2e6),
+        ("0", 0.0),
+    ],
 )
 def test_parse_loot(text, value):
     assert parse_loot(text) == pytest.approx(value)

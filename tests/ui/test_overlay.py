@@ -14,11 +14,16 @@ from app.ui.overlay import OverlayMode, OverlayWindow, format_delta, format_valu
 pytestmark = pytest.mark.gui
 
 
-def estimate(stay: float, extract: float, *, risk: str = "neutral", warming: bool = False, width: float = 400):
+def estimate(
+    stay: float, extract: float, *, risk: str = "neutral", warming: bool = False, width: float = 400
+):
     """An EVEstimate whose quantiles are centred on `stay` and `extract`."""
     k = 16
     q = np.stack(
-        [np.linspace(stay - width, stay + width, k), np.linspace(extract - width / 4, extract + width / 4, k)]
+        [
+            np.linspace(stay - width, stay + width, k),
+            np.linspace(extract - width / 4, extract + width / 4, k),
+        ]
     )
     return compute_ev(q, risk, warming=warming)
 
@@ -54,7 +59,14 @@ class FakeUser32:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (940.4, "940"), (12_450, "12,450"), (124_500, "124.5k"), (1_250_000, "1.25M"), (-310, "−310")],
+    [
+        (0, "0"),
+        (940.4, "940"),
+        (12_450, "12,450"),
+        (124_500, "124.5k"),
+        (1_250_000, "1.25M"),
+        (-310, "−310"),
+    ],
 )
 def test_format_value(value, text):
     assert format_value(value) == text
@@ -213,7 +225,9 @@ def test_placement_is_per_monitor(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
     screen = w.target_screen()
-    other = OverlaySettings(placements={"some other monitor": OverlayPlacement(corner="bottom-left")})
+    other = OverlaySettings(
+        placements={"some other monitor": OverlayPlacement(corner="bottom-left")}
+    )
     w.apply_settings(other, screen)
     assert w.placement() == OverlayPlacement()  # default top-right for this monitor
 

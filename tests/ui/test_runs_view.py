@@ -44,8 +44,26 @@ def make_runs(tmp_path):
     t0 = dt.datetime(2026, 3, 1, 20, 15)
     return [
         Info("r1", t0, 754, 1508, "extracted", 48500, "abcdef0123456789", tmp_path / "r1"),
-        Info("r2", t0 + dt.timedelta(hours=1), 301, 602, None, None, "abcdef0123456789", tmp_path / "r2"),
-        Info("r3", t0 + dt.timedelta(hours=2), 95, 190, "died", 0, "abcdef0123456789", tmp_path / "r3"),
+        Info(
+            "r2",
+            t0 + dt.timedelta(hours=1),
+            301,
+            602,
+            None,
+            None,
+            "abcdef0123456789",
+            tmp_path / "r2",
+        ),
+        Info(
+            "r3",
+            t0 + dt.timedelta(hours=2),
+            95,
+            190,
+            "died",
+            0,
+            "abcdef0123456789",
+            tmp_path / "r3",
+        ),
     ]
 
 

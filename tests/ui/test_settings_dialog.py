@@ -167,6 +167,8 @@ def test_dialog_takes_the_picked_region(qtbot, dialog):
     assert dialog.isVisible()
     settings = dialog.validate()
     assert isinstance(settings, Settings)
-    assert settings.capture.region is not None and settings.capture.region.width == round(400 * picker.dpr)
+    assert settings.capture.region is not None and settings.capture.region.width == round(
+        400 * picker.dpr
+    )
     dialog.set_region(None)
     assert dialog.validate().capture.region is None
