@@ -72,11 +72,12 @@ class LossChart(QWidget):
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
         fm = p.fontMetrics()
-        left_pad = fm.horizontalAdvance("0.0000") + 10
-        plot = QRectF(
-            left_pad, 10, self.width() - left_pad - 10, self.height() - 10 - fm.height() - 12
-        )
         x0, x1, y0, y1, log_y = self._scale()
+        ticks = [y0 + i / 4 * (y1 - y0) for i in range(5)]
+        labels = [f"{10**v:.2g}" if log_y else _tick_label(v, y1 - y0) for v in ticks]
+        left_pad = max(fm.horizontalAdvance(t) for t in labels) + 10
+        bottom_pad = 2 * fm.height() + 8
+        plot = QRectF(left_pad, 10, self.width() - left_pad - 14, self.height() - 10 - bottom_pad)
 
         def to_px(x: float, y: float) -> QPointF:
             yy = math.log10(y) if log_y else y
@@ -86,23 +87,33 @@ class LossChart(QWidget):
             )
 
         text_colour = pal.text().color()
-        # Grid and axis labels.
-        for i in range(5):
-            frac = i / 4
-            y = plot.bottom() - frac * plot.height()
+        # Grid and y labels.
+        for i, label in enumerate(labels):
+            y = plot.bottom() - i / 4 * plot.height()
             p.setPen(QPen(GRID_COLOUR, 1))
             p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            value = y0 + frac * (y1 - y0)
-            label = f"{10**value:.3g}" if log_y else f"{value:.3g}"
             p.setPen(text_colour)
             p.drawText(
                 QRectF(0, y - fm.height() / 2, left_pad - 6, fm.height()),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 label,
             )
-        p.setPen(text_colour)
+        # x ticks at whole epochs (at most ~8 of them).
+        step = max(1, math.ceil((x1 - x0) / 8))
+        tick = math.ceil(x0)
+        while tick <= x1 + 1e-9:
+            x = plot.left() + (tick - x0) / (x1 - x0) * plot.width()
+            p.setPen(QPen(GRID_COLOUR, 1))
+            p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()))
+            p.setPen(text_colour)
+            p.drawText(
+                QRectF(x - 20, plot.bottom() + 2, 40, fm.height()),
+                Qt.AlignmentFlag.AlignHCenter,
+                str(tick),
+            )
+            tick += step
         p.drawText(
-            QRectF(plot.left(), plot.bottom() + 4, plot.width(), fm.height()),
+            QRectF(plot.left(), plot.bottom() + fm.height() + 4, plot.width(), fm.height()),
             Qt.AlignmentFlag.AlignHCenter,
             "epoch" + ("   (log scale)" if log_y else ""),
         )
@@ -132,3 +143,10 @@ class LossChart(QWidget):
             p.setPen(text_colour)
             p.drawText(QPointF(lx + 24, y + fm.ascent() / 2 - 1), name)
         p.end()
+
+
+def _tick_label(value: float, span: float) -> str:
+    """Enough decimals to tell the 5 grid lines of `span` apart, and no more."""
+    step = span / 4
+    digits = max(0, 1 - math.floor(math.log10(step))) if step > 0 else 2
+    return f"{value:.{min(digits, 6)}f}"

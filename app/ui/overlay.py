@@ -60,7 +60,7 @@ CAPTURE_LOST_COLOUR = "#ff4d5e"
 IDLE_COLOUR = "#c9d1dc"
 TEXT_COLOUR = "#f4f6f8"
 MUTED_COLOUR = "#a3adba"
-PANEL_COLOUR = QColor(11, 14, 19, 218)
+PANEL_COLOUR = QColor(11, 14, 19, 236)
 PANEL_BORDER = QColor(255, 255, 255, 40)
 REC_COLOUR = "#ff4d4d"
 
@@ -613,13 +613,13 @@ def _paint_rows(
         p.setBrush(QBrush(QColor(255, 255, 255, 28)))
         p.drawRoundedRect(QRectF(band_left, cy - 2 * s, band_w, 4 * s), 2 * s, 2 * s)
         band_colour = QColor(colour)
-        band_colour.setAlpha(120)
+        band_colour.setAlpha(170)
         p.setBrush(QBrush(band_colour))
         x0, x1 = x_of(bar.low), x_of(bar.high)
-        p.drawRoundedRect(QRectF(x0, cy - 4 * s, max(2 * s, x1 - x0), 8 * s), 3 * s, 3 * s)
-        p.setPen(QPen(QColor(colour), max(1.5, 2.5 * s)))
+        p.drawRoundedRect(QRectF(x0, cy - 5 * s, max(3 * s, x1 - x0), 10 * s), 3 * s, 3 * s)
+        p.setPen(QPen(QColor(TEXT_COLOUR if not view.dimmed else MUTED_COLOUR), max(1.5, 2.5 * s)))
         xv = x_of(bar.value)
-        p.drawLine(QPointF(xv, cy - 7 * s), QPointF(xv, cy + 7 * s))
+        p.drawLine(QPointF(xv, cy - 8 * s), QPointF(xv, cy + 8 * s))
     # The band's ends in numbers: the 10 % and 90 % values across both actions.
     y = top + len(view.bars) * row_h
     p.setFont(_font(9 * s))

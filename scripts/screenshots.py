@@ -1,0 +1,396 @@
+"""Render the README's screenshots of the desktop app into docs/screenshots/.
+
+    python scripts/screenshots.py            # starts its own Xvfb when there is no $DISPLAY
+    python scripts/screenshots.py --out DIR
+
+Renders on a real X server (Qt's xcb platform under Xvfb) so fonts, styles and menus
+look as on a desktop: the overlay in each state composited over a busy, game-like
+scene (to judge readability at a glance), the tray menu with its Risk submenu open, the
+settings dialog and the training dialog after a short synthetic training run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _start_xvfb() -> subprocess.Popen[bytes] | None:
+    if os.environ.get("DISPLAY") or shutil.which("Xvfb") is None:
+        return None
+    for n in range(110, 160):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    proc = subprocess.Popen(
+        ["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{n}").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("Xvfb did not start")
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    return proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    xvfb = _start_xvfb()
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
+    os.environ["ARCX_HOME"] = tempfile.mkdtemp(prefix="arcx-shots-")
+    try:
+        return render_all(args.out)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- rendering
+# Everything below imports Qt lazily: the platform must be chosen before the first import.
+
+
+def game_scene(width: int, height: int, seed: int = 7):  # -> QImage
+    """A busy, game-like frame: dusk sky with sun glare, ridges, a noisy ground with
+    snow and foliage, buildings, fog and a HUD with bright text: the worst case for
+    reading an overlay at a glance."""
+    import numpy as np
+    from PyQt6.QtCore import QPointF, QRectF, Qt
+    from PyQt6.QtGui import (
+        QColor,
+        QFont,
+        QImage,
+        QLinearGradient,
+        QPainter,
+        QPen,
+        QPolygonF,
+        QRadialGradient,
+    )
+
+    rng = np.random.default_rng(seed)
+    # Ground texture: value noise at several octaves, tinted by height.
+    h_ground = height - int(height * 0.42)
+    tex = np.zeros((h_ground, width), np.float32)
+    for octave, amp in ((8, 0.5), (24, 0.25), (64, 0.15), (160, 0.1)):
+        small = rng.random((octave * h_ground // width + 2, octave + 2)).astype(np.float32)
+        ys = np.linspace(0, small.shape[0] - 1.001, h_ground)
+        xs = np.linspace(0, small.shape[1] - 1.001, width)
+        y0, x0 = ys.astype(int), xs.astype(int)
+        fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+        a = small[y0][:, x0] * (1 - fx) + small[y0][:, x0 + 1] * fx
+        b = small[y0 + 1][:, x0] * (1 - fx) + small[y0 + 1][:, x0 + 1] * fx
+        tex += amp * (a * (1 - fy) + b * fy)
+    grass = np.array([58, 84, 44], np.float32)
+    rock = np.array([118, 112, 104], np.float32)
+    snow = np.array([236, 240, 246], np.float32)
+    t = tex[..., None]
+    rgb = np.where(t > 0.62, snow, np.where(t > 0.48, rock, grass)) * (0.75 + 0.5 * t)
+    rgb += rng.normal(0, 10, rgb.shape)
+    ground = np.clip(rgb, 0, 255).astype(np.uint8)
+    ground = np.ascontiguousarray(np.dstack([ground, np.full(ground.shape[:2], 255, np.uint8)]))
+
+    img = QImage(width, height, QImage.Format.Format_RGB32)
+    p = QPainter(img)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    sky = QLinearGradient(0, 0, 0, height * 0.6)
+    sky.setColorAt(0, QColor("#2d3f66"))
+    sky.setColorAt(0.55, QColor("#e88a4a"))
+    sky.setColorAt(1, QColor("#f7d08a"))
+    p.fillRect(0, 0, width, height, sky)
+    sun = QRadialGradient(QPointF(width * 0.78, height * 0.36), height * 0.45)
+    sun.setColorAt(0, QColor(255, 250, 230, 255))
+    sun.setColorAt(0.12, QColor(255, 236, 190, 230))
+    sun.setColorAt(1, QColor(255, 200, 120, 0))
+    p.fillRect(0, 0, width, height, sun)
+    for depth, colour in ((0.36, "#5b4f6e"), (0.45, "#3b3a4d"), (0.52, "#2a2d38")):
+        pts = [QPointF(0, height)]
+        x = 0.0
+        y = height * depth
+        while x <= width:
+            y = min(
+                height * (depth + 0.08),
+                max(height * (depth - 0.1), y + rng.normal(0, height * 0.025)),
+            )
+            pts.append(QPointF(x, y))
+            x += width / 40
+        pts.append(QPointF(width, height))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(colour))
+        p.drawPolygon(QPolygonF(pts))
+    gimg = QImage(ground.data, width, h_ground, width * 4, QImage.Format.Format_ARGB32)
+    p.drawImage(0, height - h_ground, gimg)
+    # Buildings and a radio tower: hard dark edges next to bright ground.
+    for _ in range(9):
+        bw, bh = rng.integers(40, 130), rng.integers(50, 190)
+        bx = rng.integers(0, width - bw)
+        by = height - h_ground - bh + rng.integers(10, 60)
+        p.setBrush(
+            QColor(int(rng.integers(30, 70)), int(rng.integers(30, 60)), int(rng.integers(30, 60)))
+        )
+        p.drawRect(int(bx), int(by), int(bw), int(bh))
+        p.setBrush(QColor(255, 214, 120))
+        for wy in range(int(by) + 10, int(by + bh) - 10, 22):
+            for wx in range(int(bx) + 8, int(bx + bw) - 8, 18):
+                if rng.random() < 0.35:
+                    p.drawRect(wx, wy, 7, 10)
+    p.setPen(QPen(QColor("#15151a"), 4))
+    tx = int(width * 0.86)
+    p.drawLine(tx, int(height * 0.08), tx - 40, height - h_ground + 20)
+    p.drawLine(tx, int(height * 0.08), tx + 40, height - h_ground + 20)
+    for k in range(8):
+        yy = int(height * 0.08 + k * (height - h_ground - height * 0.08) / 8)
+        p.drawLine(tx - 5 * k, yy, tx + 5 * k, yy)
+    fog = QLinearGradient(0, height * 0.45, 0, height)
+    fog.setColorAt(0, QColor(255, 230, 200, 70))
+    fog.setColorAt(1, QColor(255, 230, 200, 0))
+    p.fillRect(0, 0, width, height, fog)
+    # HUD: compass, health, ammo, crosshair, a quest toast in white on bright sky.
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(16)
+    p.setFont(font)
+    p.setPen(QColor(255, 255, 255, 230))
+    p.drawText(
+        QRectF(0, 12, width, 24), Qt.AlignmentFlag.AlignHCenter, "NW    ·    N  330  ·    NE"
+    )
+    p.fillRect(24, height - 44, 260, 14, QColor(0, 0, 0, 120))
+    p.fillRect(24, height - 44, 180, 14, QColor("#e5484d"))
+    font.setPixelSize(34)
+    p.setFont(font)
+    p.drawText(QRectF(width - 220, height - 70, 196, 48), Qt.AlignmentFlag.AlignRight, "24 / 120")
+    p.setPen(QPen(QColor(255, 255, 255, 220), 2))
+    cx, cy = width // 2, height // 2
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        p.drawLine(cx + dx * 6, cy + dy * 6, cx + dx * 16, cy + dy * 16)
+    font.setPixelSize(15)
+    p.setFont(font)
+    p.setPen(QColor("white"))
+    p.drawText(
+        QRectF(width - 430, 190, 400, 40),
+        Qt.AlignmentFlag.AlignRight,
+        "EXFIL OPEN · Signal tower · 420 m",
+    )
+    p.end()
+    return img
+
+
+def render_all(out: Path) -> int:
+    import numpy as np
+    from PyQt6.QtCore import QPoint, QRect, QTimer
+    from PyQt6.QtGui import QColor, QImage, QPainter
+    from PyQt6.QtWidgets import QApplication
+
+    from app.core.config import Settings
+    from app.core.model.ev import compute_ev
+    from app.ui import overlay as ov
+    from app.ui.tray import TrayIcon, TrayStatus
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setStyle("Fusion")
+    print(f"platform: {app.platformName()}")
+
+    def est(
+        stay: float,
+        extract: float,
+        risk: str = "neutral",
+        warming: bool = False,
+        width: float = 900,
+    ):
+        q = np.stack(
+            [
+                np.linspace(stay - width, stay + width, 16),
+                np.linspace(extract - width / 4, extract + width / 4, 16),
+            ]
+        )
+        return compute_ev(q, risk, warming=warming)
+
+    states = {
+        "overlay-stay": ov.overlay_view(ov.OverlayMode.LIVE, est(18400, 12900), recording=True),
+        "overlay-extract": ov.overlay_view(
+            ov.OverlayMode.LIVE, est(9100, 15600, "safe"), recording=True
+        ),
+        "overlay-close-call": ov.overlay_view(
+            ov.OverlayMode.LIVE, est(14050, 13800, "aggressive"), recording=True
+        ),
+        "overlay-warming": ov.overlay_view(ov.OverlayMode.WARMING, recording=True),
+        "overlay-no-model": ov.overlay_view(ov.OverlayMode.NO_MODEL, recording=True),
+        "overlay-capture-lost": ov.overlay_view(ov.OverlayMode.CAPTURE_LOST, recording=True),
+    }
+    scene_w, scene_h = 960, 400
+    scene = game_scene(scene_w, scene_h)
+    for name, view in states.items():
+        panel = ov.render_view_image(view, 1.0)
+        frame = scene.copy()
+        p = QPainter(frame)
+        p.setOpacity(Settings().overlay.opacity)
+        p.drawImage(scene_w - panel.width() - 24, 24, panel)
+        p.end()
+        # Crop to the top-right part of the screen, where the overlay sits.
+        crop = frame.copy(QRect(scene_w - 560, 0, 560, 230))
+        crop.save(str(out / f"{name}.png"))
+        print(f"wrote {name}.png")
+
+    # Overlay states side by side on one image for the README.
+    tiles = [ov.render_view_image(v, 1.0) for v in states.values()]
+    grid = scene.scaled(3 * (ov.BASE_WIDTH + 16) + 16, 2 * (ov.BASE_HEIGHT + 16) + 16)
+    p = QPainter(grid)
+    p.setOpacity(Settings().overlay.opacity)
+    for i, tile in enumerate(tiles):
+        p.drawImage(
+            16 + (i % 3) * (ov.BASE_WIDTH + 16), 16 + (i // 3) * (ov.BASE_HEIGHT + 16), tile
+        )
+    p.end()
+    grid.save(str(out / "overlay-states.png"))
+    print("wrote overlay-states.png")
+
+    # Tray menu with the Risk submenu open, grabbed from the screen.
+    tray = TrayIcon(use_pystray=False)
+    keys = Settings().hotkeys.bindings()
+    tray.update_status(
+        TrayStatus(recording=True, risk="neutral", has_model=True, hotkeys=keys, device="cuda: RTX")
+    )
+    menu = tray.backend.menu
+    menu.popup(QPoint(40, 40))
+    _pump(app, 400)
+    risk_action = next(a for a in menu.actions() if a.text().startswith("Risk"))
+    menu.setActiveAction(risk_action)
+    sub = risk_action.menu()
+    sub.popup(menu.mapToGlobal(menu.actionGeometry(risk_action).topRight()))
+    _pump(app, 400)
+    # Composed from the two popups (a screen grab would show the bare X root around them).
+    area = menu.geometry().united(sub.geometry()).adjusted(-12, -12, 12, 12)
+    shot = QImage(area.size(), QImage.Format.Format_RGB32)
+    shot.fill(QColor("#2b2f36"))
+    p = QPainter(shot)
+    for popup in (menu, sub):
+        p.drawPixmap(popup.geometry().topLeft() - area.topLeft(), popup.grab())
+    p.end()
+    shot.save(str(out / "tray-menu.png"))
+    sub.hide()
+    menu.hide()
+    print("wrote tray-menu.png")
+
+    # Settings dialog: Capture and Hotkeys tabs.
+    from app.ui.settings_dialog import SettingsDialog
+
+    settings = Settings()
+    dialog = SettingsDialog(settings)
+    dialog.show()
+    _pump(app, 200)
+    dialog.grab().save(str(out / "settings-capture.png"))
+    dialog.tabs.setCurrentIndex(1)
+    _pump(app, 100)
+    dialog.grab().save(str(out / "settings-hotkeys.png"))
+    dialog.tabs.setCurrentIndex(2)
+    _pump(app, 100)
+    dialog.grab().save(str(out / "settings-overlay.png"))
+    dialog.close()
+    print("wrote settings-*.png")
+
+    _training_shot(app, out)
+    QTimer.singleShot(0, app.quit)
+    return 0
+
+
+def _pump(app, ms: int) -> None:  # noqa: ANN001
+    end = time.monotonic() + ms / 1000
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def _training_shot(app, out: Path) -> None:  # noqa: ANN001
+    """The training dialog after a few epochs of a scripted run (finished, with metrics)."""
+    import math
+    from dataclasses import dataclass
+
+    from PyQt6.QtCore import QObject, pyqtSignal
+
+    from app.ui.training_dialog import DatasetSummary, TrainingDialog
+
+    @dataclass(frozen=True)
+    class Progress:
+        epoch: int
+        step: int
+        total_steps: int
+        train_loss: float
+        val_loss: float | None
+        samples_per_s: float
+        eta_s: float
+
+    @dataclass(frozen=True)
+    class Result:
+        metrics: dict
+
+    class ScriptedWorker(QObject):
+        started = pyqtSignal()
+        progress = pyqtSignal(object)
+        finished = pyqtSignal(object)
+        errored = pyqtSignal(str)
+
+        def start(self) -> None:
+            self.started.emit()
+            epochs, per_epoch = 12, 40
+            total = epochs * per_epoch
+            for step in range(1, total + 1):
+                e = (step - 1) // per_epoch
+                base = 0.35 * math.exp(-step / 120) + 0.06
+                noise = 0.02 * math.sin(step * 1.7) + 0.015 * math.sin(step * 0.37)
+                val = (
+                    0.33 * math.exp(-(e + 1) * per_epoch / 140) + 0.075
+                    if step % per_epoch == 0
+                    else None
+                )
+                self.progress.emit(
+                    Progress(e, step, total, base + noise, val, 5200.0, (total - step) * 0.05)
+                )
+            self.finished.emit(
+                Result(
+                    {
+                        "val_loss": 0.0791,
+                        "val_quantile_coverage_80": 0.78,
+                        "val_mae_loot": 2140.0,
+                        "epochs": 12,
+                    }
+                )
+            )
+
+        def request_stop(self) -> None:
+            pass
+
+        def wait(self, ms: int = 0) -> bool:
+            return True
+
+    summary = DatasetSummary(labelled_runs=37, decisions=41_280, unlabelled_runs=4)
+    dialog = TrainingDialog(summary, lambda params: ScriptedWorker(), can_roll_back=True)
+    dialog.epochs.setValue(12)
+    dialog.show()
+    _pump(app, 100)
+    dialog.start()
+    dialog.show_swap_result(
+        True,
+        "New model in use (epoch 12, val loss 0.0791). The previous one is kept.",
+        can_roll_back=True,
+    )
+    _pump(app, 200)
+    dialog.grab().save(str(out / "training.png"))
+    dialog.close()
+    print("wrote training.png")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
