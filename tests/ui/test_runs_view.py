@@ -142,3 +142,45 @@ def test_buttons_need_a_selection(view):
     v.table.clearSelection()
     assert not v.label_button.isEnabled() and not v.delete_button.isEnabled()
     assert not v.delete_selected()
+
+
+# ---------------------------------------------------------------- with the real recorder
+
+
+def _record(root, n_decisions, outcome=None, value=None):
+    import numpy as np
+
+    from app.core.data.recorder import RunRecorder
+
+    clock = [0.0]
+    rec = RunRecorder(root, flush_interval_s=60.0, clock=lambda: clock[0])
+    rec.start_run(encoder_id="enc-test", fps=8.0, latent_dim=8)
+    for i in range(n_decisions * 4):
+        clock[0] = i / 8
+        rec.add_frame(np.full(8, i, np.float32), clock[0])
+        if i % 4 == 3:
+            rec.add_decision(clock[0], i, None)
+    return rec.end_run(outcome, value)
+
+
+def test_label_and_delete_through_the_recorder(qtbot, tmp_path):
+    from app.core.data.recorder import list_runs
+    from app.ui.runs_view import CoreRunStore
+
+    root = tmp_path / "runs"
+    kept = _record(root, 5, "died", 0.0)
+    later = _record(root, 7)  # ended without a label
+    v = RunsView(CoreRunStore(root), confirm=lambda text: True)
+    qtbot.addWidget(v)
+    assert v.table.rowCount() == 2
+    assert "1 labelled, 1 unlabelled" in v.summary.text()
+    v.select_run(later.run_id)
+    assert v.selected_run().n_decisions == 7
+    assert v.label_selected("extracted", 31500.0)
+    by_id = {r.run_id: r for r in list_runs(root)}
+    assert by_id[later.run_id].outcome == "extracted"
+    assert by_id[later.run_id].final_loot_value == 31500.0
+    v.select_run(kept.run_id)
+    assert v.delete_selected()
+    assert [r.run_id for r in list_runs(root)] == [later.run_id]
+    assert not kept.path.exists()
