@@ -69,6 +69,14 @@ def log_dir() -> Path:
     return _ensure(Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)))
 
 
+def cache_dir() -> Path:
+    """Files ArcX can rebuild (exported and quantized encoders): safe to delete."""
+    home = _home_override()
+    if home is not None:
+        return _ensure(home / "cache")
+    return _ensure(Path(platformdirs.user_cache_dir(APP_NAME, APP_AUTHOR)))
+
+
 def bundle_root() -> Path:
     """The folder that holds `resources/` and `models/`.
 

@@ -10,6 +10,7 @@ def test_arcx_home_moves_everything(tmp_path, monkeypatch):
     assert paths.demo_dir() != paths.runs_dir()
     assert paths.settings_file() == tmp_path / "config" / "settings.json"
     assert paths.log_dir() == tmp_path / "logs"
+    assert paths.cache_dir() == tmp_path / "cache" and paths.cache_dir().is_dir()
 
 
 def test_bundle_root_from_source_and_frozen(tmp_path, monkeypatch):
