@@ -6,7 +6,7 @@
     Run from a PowerShell prompt on a Windows build machine with internet, in the Python
     environment that has ArcX's dependencies and the build extra:
 
-        py -3.10 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # 3.10: torch-directml
+        py -3.11 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # torch-directml: 3.11/3.12
         pip install -e ".[build,directml]"                                 # CPU torch from PyPI
         installer\build.ps1                                                # → dist\ArcX-<v>-win64-setup.exe
 

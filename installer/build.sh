@@ -44,6 +44,40 @@ torch_cuda() {  # prints torch.version.cuda of a Python, or "None"
 
 log() { echo "build.sh: $*"; }
 
+# PyPI's Linux torchvision wheel is built against the CUDA torch. Next to a CPU torch (when
+# the PyTorch CPU index is out of reach and only the torch +cpu wheel was found) its ops
+# libraries (_C.so, image.so) cannot load, and `import torchvision` then fails at two
+# unguarded fake-op registrations ("operator torchvision::nms does not exist"). ArcX uses
+# torchvision only for the ResNet-34 architecture, never its ops, so in this throwaway venv
+# only: delete the CUDA-linked libraries and guard the two registrations. A venv made from
+# the CPU index (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu) never needs this.
+cpu_torchvision() {
+  "$1" -c "import torchvision" 2>/dev/null && return 0
+  log "torchvision in $VENV is CUDA-built; removing its ops libraries (ArcX does not use them)"
+  "$1" - <<'PY'
+import pathlib, re, torch
+tv = pathlib.Path(torch.__file__).parent.parent / "torchvision"
+for lib in [*tv.glob("_C*.so"), *tv.glob("image*.so"), *tv.parent.glob("torchvision.libs/lib*cud*"),
+            *tv.parent.glob("torchvision.libs/libnvjpeg*")]:
+    lib.unlink()
+meta = tv / "_meta_registrations.py"
+text = meta.read_text()
+if "_arcx_register_fake" not in text:
+    text = text.replace("torch.library.register_fake(", "_arcx_register_fake(")
+    text = text.replace(
+        "import torchvision.extension  # noqa: F401\n",
+        "import torchvision.extension  # noqa: F401\n\n\n"
+        "def _arcx_register_fake(name, *args, **kwargs):  # patched by ArcX installer/build.sh\n"
+        "    if torchvision.extension._has_ops():\n"
+        "        return torch.library.register_fake(name, *args, **kwargs)\n"
+        "    return lambda fn: fn\n",
+        1,
+    )
+    meta.write_text(text)
+PY
+  "$1" -c "import torchvision, torchvision.models; torchvision.models.resnet34()"
+}
+
 if [ "$FLAVOUR" = cpu ] && [ "$(torch_cuda "$PYTHON")" != None ]; then
   VENV="$ROOT/build/venv-cpu"
   STAMP="$VENV/.arcx-torch"
@@ -58,6 +92,7 @@ if [ "$FLAVOUR" = cpu ] && [ "$(torch_cuda "$PYTHON")" != None ]; then
     echo "$ARCX_CPU_TORCH" > "$STAMP"
   fi
   PYTHON="$VENV/bin/python"
+  cpu_torchvision "$PYTHON"
   if [ "$(torch_cuda "$PYTHON")" != None ]; then
     echo "build.sh: $VENV still has a CUDA torch; set ARCX_CPU_TORCH to a CPU wheel" >&2
     exit 1

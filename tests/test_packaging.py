@@ -110,6 +110,9 @@ CUDA_NAMES = [
     "torch/lib/nvrtc64_120_0.dll",
     "torch/lib/torch_cuda.dll",
     "torch\\lib\\cufft64_11.dll",
+    "torchvision.libs/libnvjpeg.36e11081.so.13",
+    "torchvision.libs/libcudart.faf08d9a.so.13",
+    "torchvision/nvjpeg64_12.dll",
 ]
 NOT_CUDA_NAMES = [
     "torch/lib/libtorch_cpu.so",
