@@ -27,7 +27,11 @@ def test_setup_logging_writes_a_rotating_file(tmp_path, root_logger):
     path = setup_logging(tmp_path)
     assert path == tmp_path / LOG_FILE
     assert setup_logging(tmp_path) == path  # idempotent
-    files = [h for h in root_logger.handlers if isinstance(h, logging.handlers.RotatingFileHandler)]
+    files = [
+        h
+        for h in root_logger.handlers
+        if isinstance(h, logging.handlers.RotatingFileHandler) and h.baseFilename == str(path)
+    ]
     assert len(files) == 1 and files[0].maxBytes > 0 and files[0].backupCount > 0
     logging.getLogger("arcx.test").warning("hello log")
     files[0].flush()

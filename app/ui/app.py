@@ -1,0 +1,212 @@
+"""`arcx` with no arguments: the desktop app.
+
+Start-up, in order:
+
+1. torch is imported before PyQt6 (by `app/ui/__init__.py`): the reverse order breaks
+   torch's DLLs on Windows.
+2. Logging to a rotating file in the user log dir; unhandled exceptions are logged and
+   shown, and the app keeps running (`app.ui.errors`).
+3. Single instance: if ArcX already runs, it is asked to bring its settings forward and
+   this process exits (`app.ui.single_instance`).
+4. Settings: a bad file is backed up and replaced by defaults; the message is shown.
+5. Device detection (`app.core.device.select_device`): the result goes in the tray
+   tooltip and a notification.
+6. Engine, tray, overlay, hotkeys, controller; then the event loop.
+
+`start()` does everything but the event loop and returns the pieces, so tests drive a
+real start-up with fakes where hardware would be needed (engine, hotkey backend).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QGuiApplication
+from PyQt6.QtWidgets import QApplication
+
+from app import __version__
+from app.core import paths
+from app.core.config import Settings, load_settings
+from app.core.device import DeviceReport, select_device
+from app.ui.controller import AppController, EngineBridge, EngineLike, ModelSwapper
+from app.ui.errors import ExceptionReporter, setup_logging
+from app.ui.hotkeys import HotkeyBackend, HotkeyManager, ResumeWatcher
+from app.ui.icons import app_icon
+from app.ui.overlay import OverlayWindow
+from app.ui.runs_view import CoreRunStore, RunStore
+from app.ui.single_instance import SHOW_SETTINGS, SingleInstance
+from app.ui.tray import TrayIcon
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parts:
+    """What the engine factory builds for the app."""
+
+    engine: EngineLike
+    models: ModelSwapper
+    bridge: EngineBridge
+    encoder_id: str | None = None
+    training_worker: Callable[[Any], Any] | None = None
+    shutdown: Callable[[], None] = lambda: None
+
+
+EngineFactory = Callable[[Settings, DeviceReport, EngineBridge], Parts]
+
+
+@dataclass
+class Running:
+    """A started app (everything but the event loop)."""
+
+    app: QApplication
+    controller: AppController
+    tray: TrayIcon
+    instance: SingleInstance
+    reporter: ExceptionReporter
+    resume: ResumeWatcher
+    parts: Parts
+    device: DeviceReport
+    settings_message: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def device_text(report: DeviceReport) -> str:
+    """One line for the tooltip: `cuda: NVIDIA GeForce RTX 4070` / `cpu: AMD Ryzen 7`."""
+    text = f"{report.kind}: {report.name or report.device}"
+    if report.override_error:
+        text += " (requested device unavailable)"
+    return text
+
+
+def make_qapp(argv: Sequence[str]) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # Per-monitor DPI with fractional factors (125 %, 150 %): the overlay stays crisp.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication(list(argv))
+    app.setApplicationName("ArcX")
+    app.setOrganizationName("ArcX")
+    app.setApplicationVersion(__version__)
+    app.setQuitOnLastWindowClosed(False)  # a tray app: closing a dialog never quits
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def start(
+    argv: Sequence[str] | None = None,
+    *,
+    engine_factory: EngineFactory | None = None,
+    hotkey_backend: HotkeyBackend | None = None,
+    use_pystray: bool | None = None,
+    instance_key: str | None = None,
+    show_dialogs: bool = True,
+) -> Running | None:
+    """Start ArcX up to (not including) the event loop; None when another instance runs."""
+    log_path = setup_logging()
+    log.info("ArcX %s starting (log: %s)", __version__, log_path)
+    app = make_qapp(argv if argv is not None else sys.argv)
+
+    instance = SingleInstance(instance_key)
+    if not instance.claim(SHOW_SETTINGS):
+        return None
+
+    reporter = ExceptionReporter(show_dialog=show_dialogs)
+    reporter.install()
+
+    loaded = load_settings()
+    settings = loaded.settings
+    report = select_device(settings.device)
+    dev = device_text(report)
+
+    bridge = EngineBridge()
+    factory = engine_factory or default_engine_factory
+    parts = factory(settings, report, bridge)
+
+    tray = TrayIcon(use_pystray=use_pystray)
+    overlay = OverlayWindow(settings.overlay)
+    screens = QApplication.screens()
+    monitor = settings.capture.monitor
+    overlay.apply_settings(settings.overlay, screens[monitor] if monitor < len(screens) else None)
+    hotkeys = HotkeyManager(hotkey_backend)
+    controller = AppController(
+        settings,
+        engine=parts.engine,
+        run_store=default_run_store(),
+        tray=tray,
+        hotkeys=hotkeys,
+        overlay=overlay,
+        models=parts.models,
+        bridge=parts.bridge,
+        training_worker=parts.training_worker,
+        encoder_id=parts.encoder_id,
+        device_text=dev,
+    )
+    tray.show()
+    hotkeys.install(settings.hotkeys.bindings())
+
+    resume = ResumeWatcher(parent=controller)
+    resume.resumed.connect(lambda why: hotkeys.reinstall())
+    resume.start(int(overlay.winId()))
+    instance.messageReceived.connect(
+        lambda msg: controller.show_settings() if msg == SHOW_SETTINGS else None
+    )
+
+    def quit_app() -> None:
+        log.info("quitting")
+        if controller.recording:
+            try:
+                parts.engine.end_run(None, None)  # kept unlabelled, for the runs view
+            except Exception:
+                log.exception("ending the run at quit failed")
+        hotkeys.uninstall()
+        resume.stop()
+        try:
+            parts.shutdown()
+        finally:
+            tray.hide()
+            instance.release()
+            app.quit()
+
+    controller.quitRequested.connect(quit_app)
+
+    notes: list[str] = []
+    model = parts.models.describe() or "no model yet: recording only"
+    tray.notify("ArcX is running", f"Computing on {dev}. {model}.")
+    if report.override_error:
+        notes.append(f"Device {report.override} not used: {report.override_error}")
+    if loaded.message:
+        notes.append(loaded.message)
+    for note in notes:
+        tray.notify("ArcX", note)
+    return Running(
+        app, controller, tray, instance, reporter, resume, parts, report, loaded.message, notes
+    )
+
+
+def default_run_store() -> RunStore:
+    return CoreRunStore(paths.runs_dir())
+
+
+def default_engine_factory(settings: Settings, report: DeviceReport, bridge: EngineBridge) -> Parts:
+    """The real engine (app.core.engine) with the player's model."""
+    from app.ui import wiring
+
+    return wiring.build(settings, report, bridge)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    running = start(argv)
+    if running is None:
+        return 0
+    code = running.app.exec()
+    running.reporter.uninstall()
+    return int(code)

@@ -1,0 +1,139 @@
+"""Start-up of the desktop app with a fake engine: device in the tray, settings repair
+message, single instance hand-over, quit."""
+
+import logging
+import uuid
+
+import pytest
+from PyQt6.QtWidgets import QApplication
+
+from app.core import paths
+from app.core.config import Settings
+from app.ui import app as ui_app
+from app.ui.controller import EngineBridge
+from app.ui.hotkeys import FakeHotkeyBackend
+from app.ui.tray import A, TrayIcon
+
+pytestmark = pytest.mark.gui
+
+
+class FakeEngine:
+    def __init__(self):
+        self.calls = []
+
+    def start_run(self):
+        self.calls.append("start_run")
+
+    def mark_extract(self):
+        self.calls.append("mark_extract")
+
+    def end_run(self, outcome, loot=None):
+        self.calls.append(("end_run", outcome, loot))
+
+    def set_risk(self, risk):
+        self.calls.append(("set_risk", risk))
+
+
+class NoModels:
+    has_model = False
+    can_roll_back = False
+
+    def describe(self):
+        return ""
+
+    def swap_in(self, result):
+        raise AssertionError
+
+    def roll_back(self):
+        raise AssertionError
+
+
+@pytest.fixture
+def started(qtbot, monkeypatch):
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    notes = []
+    monkeypatch.setattr(TrayIcon, "notify", lambda self, title, msg: notes.append((title, msg)))
+    engines = []
+    shutdowns = []
+
+    def factory(settings, report, bridge):
+        assert isinstance(settings, Settings) and isinstance(bridge, EngineBridge)
+        engine = FakeEngine()
+        engines.append(engine)
+        return ui_app.Parts(
+            engine, NoModels(), bridge, "enc-x", shutdown=lambda: shutdowns.append(1)
+        )
+
+    key = f"arcx-test-{uuid.uuid4().hex[:8]}"
+
+    def go():
+        return ui_app.start(
+            [],
+            engine_factory=factory,
+            hotkey_backend=FakeHotkeyBackend(),
+            use_pystray=False,
+            instance_key=key,
+            show_dialogs=False,
+        )
+
+    running = []
+
+    def start():
+        r = go()
+        if r is not None:
+            running.append(r)
+        return r
+
+    yield start, notes, engines, shutdowns
+    for r in running:
+        r.reporter.uninstall()
+        r.resume.stop()
+        r.instance.release()
+        r.tray.hide()
+    for w in QApplication.topLevelWidgets():
+        w.close()
+    for h in root.handlers:
+        if h not in handlers:
+            root.removeHandler(h)
+            h.close()
+
+
+def test_device_in_tooltip_and_notification(started):
+    start, notes, engines, _ = started
+    r = start()
+    assert r is not None
+    dev = ui_app.device_text(r.device)
+    assert dev.startswith(r.device.kind)
+    assert dev in r.tray.backend.icon.toolTip()
+    assert notes[0][0] == "ArcX is running" and dev in notes[0][1]
+    assert (paths.log_dir() / "arcx.log").parent.exists()
+
+
+def test_corrupt_settings_are_replaced_with_a_message(started):
+    start, notes, _, _ = started
+    paths.settings_file().write_text("{ broken", encoding="utf-8")
+    r = start()
+    assert r.controller.settings == Settings()
+    assert r.settings_message and "invalid" in r.settings_message
+    assert any("invalid" in msg for _, msg in notes)
+    assert list(paths.config_dir().glob("settings.bad-*.json"))
+
+
+def test_second_launch_brings_the_first_ones_settings_forward(qtbot, started):
+    start, _, _, _ = started
+    first = start()
+    assert first.controller.settings_dialog is None
+    assert start() is None  # the second launch hands over and would exit
+    qtbot.waitUntil(lambda: first.controller.settings_dialog is not None, timeout=5000)
+    assert first.controller.settings_dialog.isVisible()
+
+
+def test_quit_ends_an_active_run_unlabelled_and_shuts_down(qtbot, started):
+    start, _, engines, shutdowns = started
+    r = start()
+    r.tray.backend.actions[A.START_RUN].trigger()
+    assert r.controller.recording
+    r.tray.backend.actions[A.QUIT].trigger()
+    assert engines[0].calls == ["start_run", ("end_run", None, None)]
+    assert shutdowns == [1]
