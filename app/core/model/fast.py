@@ -1,0 +1,327 @@
+"""Encoder fast paths: the same FrameEncoder, run faster on a CPU.
+
+Every path turns uint8 frames [B, H, W, 3] into float32 latents [B, D] and must agree
+with the fp32 eager encoder (cosine ≥ 0.99; `runtime.py` checks that before using one):
+
+    fp32            eager PyTorch, the reference (any device)
+    channels-last   eager PyTorch with NHWC memory format
+    compile         torch.compile (inductor); explicit only: a minute to compile per start
+    ort-fp32        ONNX Runtime on the exported graph
+    ort-int8        ONNX Runtime, static INT8 (QDQ, per-channel s8 weights, u8 activations,
+                    calibrated on game-like frames)
+    ao-int8         torch.ao FX static INT8 of the ResNet trunk (x86 backend);
+                    normalisation, pooling and projection stay fp32
+
+Artifacts are cached by `runtime.py`: the ONNX files as they are, the ao path as its
+calibrated observer statistics (safetensors; quantized modules cannot be stored without
+pickle, so the trunk is re-quantized from those statistics at start-up, ~2 s).
+
+ONNX Runtime sessions run with `allow_spinning=0`: spinning worker threads would burn a
+core the game needs between frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+from app.core.model.encoder import FrameEncoder
+
+log = logging.getLogger(__name__)
+
+PathName = Literal["fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8"]
+PATH_NAMES: tuple[PathName, ...] = ("fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8")
+
+ONNX_OPSET = 17
+ONNX_INPUT = "frames"  # uint8 [B, H, W, 3]
+ONNX_OUTPUT = "z"  # float32 [B, D]
+# Observer buffers of the prepared FX graph (what calibration learned).
+_OBSERVER_KEY = "activation_post_process"
+
+
+class EncoderBackend(Protocol):
+    """One way to run the encoder."""
+
+    @property
+    def name(self) -> str:
+        """The path's name (`PATH_NAMES`), recorded with every run."""
+        ...
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """uint8 [B, H, W, 3] → float32 [B, D]."""
+        ...
+
+
+def _as_batch(frames: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    arr = np.asarray(frames)
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 [B, H, W, 3], got {arr.dtype} {list(arr.shape)}")
+    return np.ascontiguousarray(arr)
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the exporters' and quantizers' chatter.
+
+    Deprecation warnings from torch.onnx / torch.ao, and onnxruntime's quantizer, which
+    logs one INFO line per tensor through the *root* logger: the root level is raised to
+    WARNING for the duration (restored afterwards).
+    """
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+# ------------------------------------------------------------------------------ torch
+
+
+class TorchBackend:
+    """Eager PyTorch on the model's device: `fp32`, or `channels-last` (CPU NHWC)."""
+
+    def __init__(self, model: FrameEncoder, *, channels_last: bool = False) -> None:
+        self.model = model.eval()
+        self.channels_last = channels_last
+        self.device = next(model.parameters()).device
+        if channels_last:
+            self.model = copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
+
+    @property
+    def name(self) -> str:
+        return "channels-last" if self.channels_last else "fp32"
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        x = torch.from_numpy(_as_batch(frames)).to(self.device)  # (B, H, W, 3)
+        with torch.no_grad():  # not inference_mode: DirectML does not support it
+            if self.channels_last:
+                x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)  # (B, 3, H, W)
+            z = self.model(x)
+        return z.float().cpu().numpy()
+
+
+class CompiledBackend:
+    """torch.compile of the eager encoder (CPU inductor needs a C++ compiler)."""
+
+    name = "compile"
+
+    def __init__(self, model: FrameEncoder) -> None:
+        self.model = model.eval()
+        self.compiled: Any = torch.compile(self.model)
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        with torch.no_grad():
+            z = self.compiled(torch.from_numpy(_as_batch(frames)))
+        return z.float().numpy()  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------------------- ONNX
+
+
+def export_onnx(model: FrameEncoder, path: Path) -> Path:
+    """Export the whole encoder (uint8 NHWC in, latent out; batch dimension dynamic).
+
+    Uses the TorchScript exporter (`dynamo=False`): one second, no extra dependency, and
+    present from torch 2.4 on; the dynamo exporter (needs onnxscript) is the fallback.
+    """
+    cfg = model.config
+    example = torch.zeros((1, cfg.height, cfg.width, 3), dtype=torch.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=path.parent)
+    os.close(fd)
+    kwargs: dict[str, Any] = {
+        "input_names": [ONNX_INPUT],
+        "output_names": [ONNX_OUTPUT],
+        "opset_version": ONNX_OPSET,
+        "dynamic_axes": {ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+    }
+    has_dynamo_flag = "dynamo" in inspect.signature(torch.onnx.export).parameters
+    model = model.to("cpu").eval()
+    try:
+        with _quiet(), torch.no_grad():
+            try:
+                if has_dynamo_flag:
+                    kwargs["dynamo"] = False
+                torch.onnx.export(model, (example,), tmp, **kwargs)
+            except Exception as exc:
+                if not has_dynamo_flag:
+                    raise
+                log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
+                kwargs["dynamo"] = True
+                kwargs.pop("dynamic_axes")
+                kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)
+                torch.onnx.export(model, (example,), tmp, **kwargs)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def ort_session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session: `threads` intra-op threads, no spinning."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = max(1, threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+class OrtBackend:
+    """ONNX Runtime on an exported (optionally quantized) encoder graph."""
+
+    def __init__(self, path: Path, *, name: str, threads: int = 1) -> None:
+        self.path = Path(path)
+        self._name = name
+        self.session = ort_session(self.path, threads)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: _as_batch(frames)})[0]
+        return np.asarray(out, dtype=np.float32)
+
+
+class _CalibrationReader:
+    """Feeds calibration frames one by one to onnxruntime's quantizer."""
+
+    def __init__(self, frames: NDArray[np.uint8]) -> None:
+        self._frames = frames
+        self._i = 0
+
+    def get_next(self) -> dict[str, NDArray[np.uint8]] | None:
+        if self._i >= len(self._frames):
+            return None
+        batch = self._frames[self._i : self._i + 1]
+        self._i += 1
+        return {ONNX_INPUT: batch}
+
+    def rewind(self) -> None:
+        self._i = 0
+
+
+def quantize_onnx_int8(fp32_path: Path, out_path: Path, calibration: NDArray[np.uint8]) -> Path:
+    """Static INT8 quantization of an exported encoder with onnxruntime.
+
+    QDQ format, per-channel int8 weights, uint8 activations (the fast u8·s8 kernels on
+    x86; s8 activations were 2× slower here), MinMax ranges from `calibration` frames
+    [N, H, W, 3] uint8. Written atomically.
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(_CalibrationReader, CalibrationDataReader):  # type: ignore[misc]
+        pass
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_path.parent, prefix=".quant-") as tmp_dir:
+        pre = Path(tmp_dir) / "pre.onnx"
+        tmp_out = Path(tmp_dir) / "int8.onnx"
+        with _quiet():
+            quant_pre_process(str(fp32_path), str(pre))
+            quantize_static(
+                str(pre),
+                str(tmp_out),
+                Reader(_as_batch(calibration)),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
+        os.replace(tmp_out, out_path)
+    return out_path
+
+
+# ---------------------------------------------------------------------------- torch.ao
+
+
+def _normalise(model: FrameEncoder, frames: NDArray[np.uint8]) -> torch.Tensor:
+    x = model.to_nchw(torch.from_numpy(_as_batch(frames))).float()  # (B, 3, H, W) 0..255
+    return (x - model.pixel_mean) / model.pixel_std
+
+
+def _prepare_trunk(model: FrameEncoder) -> nn.Module:
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import prepare_fx
+
+    torch.backends.quantized.engine = "x86"  # fbgemm + oneDNN kernels (torch ≥ 2.0)
+    cfg = model.config
+    example = torch.zeros((1, 3, cfg.height, cfg.width))
+    trunk = copy.deepcopy(model.trunk).to("cpu").eval()
+    with _quiet():
+        prepared: nn.Module = prepare_fx(trunk, get_default_qconfig_mapping("x86"), (example,))
+    return prepared
+
+
+def calibrate_ao_int8(model: FrameEncoder, calibration: NDArray[np.uint8]) -> dict[str, torch.Tensor]:
+    """Run calibration frames through the observed trunk; return the observer statistics.
+
+    The result holds only plain tensors (histograms, min/max), so it can be stored as
+    safetensors and turned back into the quantized trunk by `AoInt8Backend`.
+    """
+    prepared = _prepare_trunk(model)
+    frames = _as_batch(calibration)
+    with torch.no_grad():
+        for i in range(0, len(frames), 4):
+            prepared(_normalise(model, frames[i : i + 4]))
+    # clone: observers that share a module share storage, which safetensors refuses
+    return {k: v.detach().clone().contiguous() for k, v in prepared.state_dict().items() if _OBSERVER_KEY in k}
+
+
+class AoInt8Backend:
+    """torch.ao FX INT8 trunk from stored observer statistics; fp32 head."""
+
+    name = "ao-int8"
+
+    def __init__(self, model: FrameEncoder, observers: dict[str, torch.Tensor]) -> None:
+        from torch.ao.quantization.quantize_fx import convert_fx
+
+        self.model = model
+        prepared = _prepare_trunk(model)
+        missing, unexpected = prepared.load_state_dict(observers, strict=False)
+        lacking = [k for k in missing if _OBSERVER_KEY in k]
+        if unexpected or lacking:
+            raise ValueError(
+                f"observer statistics do not fit this encoder (unexpected {unexpected[:3]}, missing {lacking[:3]})"
+            )
+        with _quiet():
+            self.trunk = convert_fx(prepared)  # type: ignore[arg-type]
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        with torch.no_grad():
+            x = _normalise(self.model, frames)  # (B, 3, H, W)
+            feat = self.model.pool(self.trunk(x)).flatten(1)  # (B, 512)
+            z = self.model.proj(feat)  # (B, D)
+        return z.numpy()  # type: ignore[no-any-return]

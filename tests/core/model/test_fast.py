@@ -1,0 +1,87 @@
+"""Encoder fast paths agree with the fp32 eager encoder (small config: quick)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.capture.synthetic import hud_frames
+from app.core.model.encoder import EncoderConfig, load_encoder
+from app.core.model.fast import (
+    AoInt8Backend,
+    OrtBackend,
+    TorchBackend,
+    calibrate_ao_int8,
+    export_onnx,
+    quantize_onnx_int8,
+)
+from app.core.model.runtime import FAITHFUL_COSINE, cosine_rows
+
+SMALL = EncoderConfig(latent_dim=32, height=64, width=112)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    model, _ = load_encoder(config=SMALL, search_bundled=False)
+    return model
+
+
+@pytest.fixture(scope="module")
+def frames() -> np.ndarray:
+    return hud_frames(12, width=SMALL.width, height=SMALL.height, seed=3)
+
+
+@pytest.fixture(scope="module")
+def reference(encoder, frames) -> np.ndarray:
+    return TorchBackend(encoder).encode(frames)
+
+
+def test_cosine_rows_known_values() -> None:
+    a = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]], dtype=np.float32)
+    b = np.array([[2.0, 0.0], [-1.0, -1.0], [3.0, 0.0]], dtype=np.float32)
+    np.testing.assert_allclose(cosine_rows(a, b), [1.0, -1.0, 0.0], atol=1e-12)
+
+
+def test_torch_backends(encoder, frames, reference) -> None:
+    fp32 = TorchBackend(encoder)
+    assert fp32.name == "fp32"
+    z = fp32.encode(frames[0])  # one [H, W, 3] frame is a batch of one
+    assert z.shape == (1, SMALL.latent_dim) and z.dtype == np.float32
+    cl = TorchBackend(encoder, channels_last=True)
+    assert cl.name == "channels-last"
+    assert cosine_rows(cl.encode(frames), reference).min() > 0.9999
+    with pytest.raises(ValueError):
+        fp32.encode(np.zeros((2, 64, 112), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        fp32.encode(np.zeros((1, 64, 112, 3), dtype=np.float32))  # type: ignore[arg-type]
+
+
+def test_onnx_fp32_and_int8(encoder, frames, reference, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    onnx_path = export_onnx(encoder, tmp_path / "enc.onnx")
+    ort_fp32 = OrtBackend(onnx_path, name="ort-fp32")
+    z = ort_fp32.encode(frames)  # dynamic batch
+    assert z.shape == reference.shape
+    assert cosine_rows(z, reference).min() > 0.99999
+    int8_path = quantize_onnx_int8(onnx_path, tmp_path / "int8.onnx", hud_frames(8, width=112, height=64, seed=9))
+    assert int8_path.stat().st_size < onnx_path.stat().st_size / 2  # weights are 1 byte now
+    z8 = OrtBackend(int8_path, name="ort-int8").encode(frames)
+    assert cosine_rows(z8, reference).min() >= FAITHFUL_COSINE
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_ao_int8_from_stored_observers(encoder, frames, reference, tmp_path: Path) -> None:
+    from app.core.model.checkpoint import read_tensors, write_tensors
+
+    observers = calibrate_ao_int8(encoder, hud_frames(8, width=112, height=64, seed=9))
+    assert observers and all(".activation_post_process" in k or k.startswith("activation_post_process") for k in observers)
+    path = write_tensors(tmp_path / "obs.safetensors", observers, {"format": "test"})
+    loaded, _ = read_tensors(path)
+    backend = AoInt8Backend(encoder, loaded)
+    z = backend.encode(frames)
+    assert z.shape == reference.shape
+    assert cosine_rows(z, reference).min() >= FAITHFUL_COSINE
+    with pytest.raises(ValueError, match="do not fit"):
+        AoInt8Backend(encoder, {"activation_post_process_999.min_val": loaded[next(iter(loaded))]})

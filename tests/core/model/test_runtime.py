@@ -1,0 +1,120 @@
+"""Choosing the encoder path: self-check, faithfulness gate, cache, fallbacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.model import runtime
+from app.core.model.encoder import EncoderConfig, load_encoder
+from app.core.model.fast import TorchBackend
+from app.core.model.runtime import FAITHFUL_COSINE, game_like_frames, select_encoder
+
+SMALL = EncoderConfig(latent_dim=32, height=64, width=112)
+
+
+@pytest.fixture(autouse=True)
+def _few_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer calibration and check frames than the app uses: same logic, quicker tests."""
+    monkeypatch.setattr(runtime, "N_CALIBRATION", 8)
+    monkeypatch.setattr(runtime, "N_CHECK", 4)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    model, _ = load_encoder(config=SMALL, search_bundled=False)
+    return model
+
+
+def test_game_like_frames_mix_and_size() -> None:
+    frames = game_like_frames(6, height=SMALL.height, width=SMALL.width, seed=2)
+    assert frames.shape == (6, 64, 112, 3) and frames.dtype == np.uint8
+    assert len({f.tobytes() for f in frames}) == 6
+
+
+def test_auto_builds_checks_and_caches(encoder, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    messages: list[str] = []
+    backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path, progress=messages.append)
+    by_name = {c.name: c for c in sel.checks}
+    assert {"ort-int8", "ao-int8", "fp32"} <= set(by_name)
+    for name in ("ort-int8", "ao-int8"):
+        c = by_name[name]
+        assert c.accepted and c.cosine_min is not None and c.cosine_min >= FAITHFUL_COSINE
+        assert c.ms_per_frame is not None and c.ms_per_frame > 0 and c.note == "built"
+    assert sel.chosen == backend.name and sel.chosen in ("ort-int8", "ao-int8", "fp32")
+    assert sel.baseline_ms is not None and sel.threads == 1 and sel.device == "cpu"
+    cache = Path(sel.cache_dir or "")
+    assert cache.parent.parent == tmp_path and encoder.encoder_id() in cache.name
+    assert {p.name for p in cache.iterdir()} >= {
+        "check.npz", "encoder_fp32.onnx", "encoder_int8.onnx", "ao_int8_observers.safetensors"
+    }
+    assert any("once per encoder" in m for m in messages)
+    d = sel.to_dict()
+    assert d["chosen"] == sel.chosen and isinstance(d["checks"], list)
+
+    # Second start: everything comes from the cache, nothing is rebuilt.
+    messages.clear()
+    _, again = select_encoder(encoder, threads=1, cache_root=tmp_path, progress=messages.append)
+    assert {c.name: c.note for c in again.checks}["ort-int8"] == "cached"
+    assert not any("once per encoder" in m for m in messages)
+
+
+def test_explicit_fp32_needs_no_build(encoder, tmp_path: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    backend, sel = select_encoder(encoder, preference="fp32", threads=1, cache_root=tmp_path)
+    assert isinstance(backend, TorchBackend) and sel.chosen == "fp32" and "configured" in sel.reason
+    assert sel.speedup == pytest.approx(1.0)
+    assert torch.get_num_threads() == before  # the self-check's thread count is restored
+
+
+def test_unknown_path_is_refused(encoder, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown encoder path"):
+        select_encoder(encoder, preference="fp8", cache_root=tmp_path)
+
+
+class _Garbage:
+    """A 'fast path' whose latents have nothing to do with the frames."""
+
+    name = "ort-int8"
+
+    def encode(self, frames: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(len(frames))
+        return rng.standard_normal((len(frames) if frames.ndim == 4 else 1, SMALL.latent_dim)).astype(np.float32)
+
+
+def test_an_unfaithful_path_is_never_used(encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_build(name, model, cache, threads, progress):
+        if name == "ort-fp32":
+            raise ImportError("onnxruntime is not installed")
+        if name == "ao-int8":
+            raise RuntimeError("quantized engine missing")
+        return _Garbage(), "built"
+
+    monkeypatch.setattr(runtime, "_build", fake_build)
+    backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path)
+    assert sel.chosen == "fp32" and isinstance(backend, TorchBackend)
+    notes = {c.name: c for c in sel.checks}
+    assert not notes["ort-int8"].accepted and "not faithful" in notes["ort-int8"].note
+    assert "failed: RuntimeError" in notes["ao-int8"].note
+    assert "not available" in notes["ort-fp32"].note  # the next tier was tried
+    assert "no faster path passed" in sel.reason
+
+    # Asked for explicitly, an unfaithful path is still refused.
+    _, explicit = select_encoder(encoder, preference="ort-int8", cache_root=tmp_path)
+    assert explicit.chosen == "fp32"
+
+
+def test_a_corrupt_cached_model_is_rebuilt(encoder, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    _, sel = select_encoder(encoder, preference="ort-int8", threads=1, cache_root=tmp_path)
+    int8 = Path(sel.cache_dir or "") / "encoder_int8.onnx"
+    int8.write_bytes(b"not a model")
+    _, again = select_encoder(encoder, preference="ort-int8", threads=1, cache_root=tmp_path)
+    check = {c.name: c for c in again.checks}["ort-int8"]
+    assert check.accepted and check.note == "built"
+    assert int8.stat().st_size > 1000
