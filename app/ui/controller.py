@@ -131,8 +131,8 @@ def call_off_thread(
         call.deleteLater()
         on_error(exc)
 
-    call.done.connect(deliver_done, Qt.ConnectionType.QueuedConnection)
-    call.failed.connect(deliver_error, Qt.ConnectionType.QueuedConnection)
+    call.done.connect(deliver_done, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
+    call.failed.connect(deliver_error, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
 
     def work() -> None:
         try:
@@ -193,7 +193,7 @@ class AppController(QObject):
         self.recording = False
         self.extract_marked = False
         self.ending = False
-        self.risk = settings.inference.risk
+        self.risk: str = settings.inference.risk
         self.hotkeys_error: str | None = None
         self.last_run: Any | None = None
         self.settings_dialog: SettingsDialog | None = None

@@ -70,7 +70,7 @@ class ExceptionReporter(QObject):
         self.box: QMessageBox | None = None
         self.count = 0
         self._previous: tuple[Any, Any] | None = None
-        self._show.connect(self._on_show, Qt.ConnectionType.QueuedConnection)
+        self._show.connect(self._on_show, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
 
     def install(self) -> None:
         self._previous = (sys.excepthook, threading.excepthook)

@@ -170,8 +170,8 @@ class HotkeyManager(QObject):
         self._lock = threading.Lock()
         self.active = False
         self.error: str | None = None
-        self._fired.connect(self._on_fired, Qt.ConnectionType.QueuedConnection)
-        self._install_done.connect(self._on_install_done, Qt.ConnectionType.QueuedConnection)
+        self._fired.connect(self._on_fired, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
+        self._install_done.connect(self._on_install_done, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
 
     @property
     def bindings(self) -> dict[str, str]:
@@ -334,11 +334,11 @@ class WindowsSessionFilter(QAbstractNativeEventFilter):
         try:
             import ctypes
 
-            ctypes.WinDLL("wtsapi32").WTSRegisterSessionNotification(hwnd, NOTIFY_FOR_THIS_SESSION)
+            getattr(ctypes, "WinDLL")("wtsapi32")  # noqa: B009 (Windows only).WTSRegisterSessionNotification(hwnd, NOTIFY_FOR_THIS_SESSION)
         except (OSError, AttributeError):
             log.warning("session notifications unavailable; unlock will not re-install hotkeys")
 
-    def nativeEventFilter(self, event_type: Any, message: Any) -> tuple[bool, int]:  # noqa: N802
+    def nativeEventFilter(self, event_type: Any, message: Any) -> Any:  # noqa: N802
         if bytes(event_type) != b"windows_generic_MSG":
             return False, 0
         from ctypes import wintypes

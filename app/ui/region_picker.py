@@ -51,7 +51,7 @@ class RegionPicker(QWidget):
         screen = screen or QGuiApplication.primaryScreen()
         assert screen is not None
         self._screen = screen
-        self._shot: QPixmap = screen.grabWindow(0)
+        self._shot: QPixmap = screen.grabWindow(0)  # type: ignore[arg-type]  # 0: the whole screen
         self._start: QPoint | None = None
         self._end: QPoint | None = None
         self._done = False

@@ -137,7 +137,7 @@ class TrainingDialog(QDialog):
         self.resize(560, 560)
         self._factory = worker_factory
         self.worker: Any | None = None
-        self.result: Any | None = None
+        self.last_result: Any | None = None
         self._epochs = 1
         defaults = defaults or TrainParams()
 
@@ -238,7 +238,7 @@ class TrainingDialog(QDialog):
             self.status.setText(f"Could not start: {exc}")
             return
         self.worker = worker
-        self.result = None
+        self.last_result = None
         self._epochs = params.epochs
         self.chart.clear()
         self.metrics_label.clear()
@@ -303,7 +303,7 @@ class TrainingDialog(QDialog):
 
     def _on_finished(self, result: Any) -> None:
         self._done()
-        self.result = result
+        self.last_result = result
         if getattr(result, "cancelled", False):
             self.status.setText("Cancelled. The model in use is unchanged.")
             self.progress.setFormat("cancelled")

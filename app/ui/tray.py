@@ -182,7 +182,7 @@ class TrayIcon(QObject):
         pystray_module: Any | None = None,
     ) -> None:
         super().__init__(parent)
-        self._fired.connect(self._on_fired, Qt.ConnectionType.QueuedConnection)
+        self._fired.connect(self._on_fired, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
         if use_pystray is None:
             use_pystray = not QSystemTrayIcon.isSystemTrayAvailable()
         self.status = TrayStatus()
@@ -308,8 +308,10 @@ class _PystrayTray:
 
     def __init__(self, post: Callable[[str], None], module: Any | None = None) -> None:
         if module is None:
-            import pystray as module  # optional; may need a display
-        self.mod = module
+            import pystray  # optional; may need a display
+
+            module = pystray
+        self.mod: Any = module
         self.post = post
         self.entries: tuple[MenuEntry, ...] = ()
         self.icon: Any = module.Icon("ArcX", title="ArcX")
@@ -385,4 +387,4 @@ def _pil_image(icon: QIcon, size: int = 64) -> Any:
     buf = QBuffer()
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
     icon_image(icon, size).save(buf, "PNG")
-    return Image.open(io.BytesIO(bytes(buf.data()))).convert("RGBA")
+    return Image.open(io.BytesIO(buf.data().data())).convert("RGBA")

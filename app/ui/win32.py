@@ -52,7 +52,7 @@ def _load_user32() -> Any | None:
     import ctypes
     from ctypes import wintypes
 
-    user32 = ctypes.WinDLL("user32", use_last_error=True)
+    user32 = getattr(ctypes, "WinDLL")("user32", use_last_error=True)  # noqa: B009 (Windows only)
     # 64-bit Windows needs the *Ptr variants; their argtypes keep handles full width.
     user32.GetWindowLongPtrW.restype = ctypes.c_ssize_t
     user32.GetWindowLongPtrW.argtypes = [wintypes.HWND, ctypes.c_int]
@@ -76,7 +76,7 @@ class Win32Window:
 
     def __init__(self, hwnd: int, user32: Any | None = None) -> None:
         self.hwnd = int(hwnd)
-        self.user32 = user32 if user32 is not None else _load_user32()
+        self.user32: Any = user32 if user32 is not None else _load_user32()
 
     @property
     def available(self) -> bool:
