@@ -117,11 +117,19 @@ def qt_key_name(key: int, modifiers: Qt.KeyboardModifier) -> str | None:
     return "+".join([*mods, name])
 
 
+def display_hotkey(name: str) -> str:
+    """`ctrl+shift+f8` → `Ctrl+Shift+F8` (how the dialog shows a binding)."""
+    return "+".join(
+        p.upper() if len(p) <= 3 and p[0] == "f" and p[1:].isdigit() else p.title()
+        for p in name.split("+")
+    )
+
+
 class HotkeyEdit(QLineEdit):
     """A field that records the next key combination pressed in it."""
 
     def __init__(self, key: str, parent: QWidget | None = None) -> None:
-        super().__init__(key, parent)
+        super().__init__(display_hotkey(key) if key else "", parent)
         self.setPlaceholderText("click, then press a key")
         self.setToolTip("Click here and press the key (with Ctrl / Shift / Alt if you like)")
 
@@ -130,7 +138,7 @@ class HotkeyEdit(QLineEdit):
             return
         name = qt_key_name(event.key(), event.modifiers())
         if name is not None:
-            self.setText(name)
+            self.setText(display_hotkey(name))
             event.accept()
 
     def focusInEvent(self, event: QFocusEvent | None) -> None:  # noqa: N802
@@ -314,7 +322,7 @@ class SettingsDialog(QDialog):
         self.interval.setValue(s.inference.interval_s)
         self.game_profile.setText(s.game_profile)
         for action, key in s.hotkeys.bindings().items():
-            self.hotkey_edits[action].setText(key)
+            self.hotkey_edits[action].setText(display_hotkey(key))
         self.overlay_visible.setChecked(s.overlay.visible)
         place = s.overlay.placements.get(self.screen_name(), OverlayPlacement())
         self.corner.setCurrentText(place.corner)

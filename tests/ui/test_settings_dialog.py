@@ -8,8 +8,9 @@ from PyQt6.QtWidgets import QDialogButtonBox
 
 from app.core import paths
 from app.core.config import Region, Settings, load_settings
+from app.ui.hotkeys import normalise_hotkey
 from app.ui.region_picker import RegionPicker
-from app.ui.settings_dialog import SettingsDialog, qt_key_name
+from app.ui.settings_dialog import SettingsDialog, display_hotkey, qt_key_name
 
 pytestmark = pytest.mark.gui
 
@@ -26,7 +27,7 @@ def dialog(qtbot, tmp_path):
 def test_loads_the_settings_into_the_widgets(dialog):
     assert dialog.fps.value() == 8.0
     assert dialog.interval.value() == 0.5
-    assert dialog.hotkey_edits["start_stop"].text() == "f8"
+    assert dialog.hotkey_edits["start_stop"].text() == "F8"
     assert dialog.risk.currentData() == "neutral"
     assert dialog.region_label.text() == "whole monitor"
     assert dialog.opacity.value() == 85
@@ -96,9 +97,10 @@ def test_corrupt_settings_file_is_backed_up_and_replaced_with_a_message():
 def test_hotkey_edit_records_the_pressed_combination(qtbot, dialog):
     edit = dialog.hotkey_edits["start_stop"]
     qtbot.keyClick(edit, Qt.Key.Key_F7, KM.ControlModifier)
-    assert edit.text() == "ctrl+f7"
+    assert edit.text() == "Ctrl+F7"
     qtbot.keyClick(edit, Qt.Key.Key_Shift)  # a bare modifier changes nothing
-    assert edit.text() == "ctrl+f7"
+    assert edit.text() == "Ctrl+F7"
+    assert dialog.validate().hotkeys.start_stop == "ctrl+f7"
 
 
 @pytest.mark.parametrize(
@@ -116,6 +118,12 @@ def test_hotkey_edit_records_the_pressed_combination(qtbot, dialog):
 )
 def test_qt_key_name(key, mods, name):
     assert qt_key_name(key.value, mods) == name
+
+
+def test_display_hotkey():
+    assert display_hotkey("ctrl+shift+f8") == "Ctrl+Shift+F8"
+    assert display_hotkey("page up") == "Page Up"
+    assert normalise_hotkey(display_hotkey("alt+num 5")) == "alt+num 5"
 
 
 # ---------------------------------------------------------------- region picker
