@@ -81,6 +81,7 @@ PY
 if [ "$FLAVOUR" = cpu ] && [ "$(torch_cuda "$PYTHON")" != None ]; then
   VENV="$ROOT/build/venv-cpu"
   STAMP="$VENV/.arcx-torch"
+  DEPS_STAMP="$VENV/.arcx-deps"
   if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$ARCX_CPU_TORCH" ]; then
     log "$PYTHON has a CUDA torch; making $VENV with: $ARCX_CPU_TORCH"
     rm -rf "$VENV"
@@ -90,6 +91,11 @@ if [ "$FLAVOUR" = cpu ] && [ "$(torch_cuda "$PYTHON")" != None ]; then
     "$VENV/bin/python" -m pip install -q $ARCX_CPU_TORCH
     "$VENV/bin/python" -m pip install -q -e ".[build]"
     echo "$ARCX_CPU_TORCH" > "$STAMP"
+  fi
+  # The project's dependencies changed since the venv was made: install the new ones.
+  if [ "$(cat "$DEPS_STAMP" 2>/dev/null)" != "$(sha256sum pyproject.toml)" ]; then
+    "$VENV/bin/python" -m pip install -q -e ".[build]"
+    sha256sum pyproject.toml > "$DEPS_STAMP"
   fi
   PYTHON="$VENV/bin/python"
   cpu_torchvision "$PYTHON"
@@ -117,6 +123,11 @@ start=$(date +%s)
 build_s=$(( $(date +%s) - start ))
 
 BUNDLE="$DIST/ArcX"
+size=$(du -sh "$BUNDLE" | cut -f1)
+files=$(find "$BUNDLE" -type f | wc -l)
+log "built $BUNDLE: $size in $files files, PyInstaller took ${build_s} s; largest parts:"
+du -sh "$BUNDLE"/_internal/* 2>/dev/null | sort -rh | head -6 | sed 's/^/    /'
+
 log "smoke test: $BUNDLE/arcx-console --self-test"
 SMOKE_HOME=$(mktemp -d)
 trap 'rm -rf "$SMOKE_HOME"' EXIT
@@ -125,9 +136,4 @@ if ! ARCX_HOME="$SMOKE_HOME" "$BUNDLE/arcx-console" --self-test; then
   echo "build.sh: the frozen self-test FAILED; the bundle is in $BUNDLE" >&2
   exit 1
 fi
-
-size=$(du -sh "$BUNDLE" | cut -f1)
-files=$(find "$BUNDLE" -type f | wc -l)
-log "built $BUNDLE: $size in $files files, PyInstaller took ${build_s} s"
-log "largest parts:"
-du -sh "$BUNDLE"/_internal/* 2>/dev/null | sort -rh | head -8 | sed 's/^/    /'
+log "OK: $BUNDLE ($size), built in ${build_s} s, frozen self-test passed"

@@ -3,8 +3,11 @@
     device    select the compute device (CUDA → ROCm → DirectML → CPU, smoke-tested)
     encoder   load the ResNet-34 encoder (bundled weights, else the seeded random init)
     qnet      load the player's trained Q-net, or build a fresh random one if there is none
-    pipeline  one synthetic frame through the real engine: source → encoder → ring → Q-net → EV
-    overlay   open the overlay offscreen, paint one estimate, close it
+              (saved to a temporary checkpoint, so the engine loads it the normal way)
+    pipeline  one synthetic frame through the real engine: source → preprocess → encoder
+              (fp32 path) → ring → Q-net → EV; the EV must be finite
+    runtimes  the encoder's fast-path runtimes import (ONNX Runtime, torch.ao)
+    overlay   open the overlay offscreen, paint the pipeline's estimate, close it
 
 It is what the build scripts run on the frozen executable before packaging (a smoke test
 of the bundle: missing DLLs, Qt plugins or data files show up here, not on a player's
@@ -14,20 +17,25 @@ machine) and what a player runs when the app does not start (`arcx-console.exe
 A step that fails does not stop the others, so one run reports everything that is wrong.
 A missing module of ArcX itself is reported as "not built yet", never skipped: the
 self-test passes only when every step ran. Nothing is written to the player's data: the
-Q-net is only read, the synthetic source needs no screen, and the overlay never shows on
-a real display (Qt's offscreen platform).
+Q-net is only read, the engine has no recorder, the synthetic source needs no screen, and
+the overlay never shows on a real display (Qt's offscreen platform). The pipeline runs the
+fp32 encoder path: the app's automatic choice of a faster path builds INT8 models on the
+first start, which takes minutes and belongs to the app, not to a smoke test.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import math
 import os
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app import __version__
@@ -65,10 +73,12 @@ class _Context:
     device: Any = None
     encoder: Any = None
     encoder_info: Any = None
-    qnet: Any = None
-    value_scale: float = 1.0
+    qnet_path: Path | None = None
     estimate: Any = None
     notes: list[str] = field(default_factory=list)
+    tmp: tempfile.TemporaryDirectory[str] = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="arcx-selftest-")
+    )
 
 
 def _require(module: str) -> Any:
@@ -119,6 +129,7 @@ def _step_encoder(ctx: _Context) -> str:
 def _step_qnet(ctx: _Context) -> str:
     import torch
 
+    from app.core.model.checkpoint import save_checkpoint
     from app.core.model.qnet import QNetConfig, TemporalQNet
 
     if ctx.encoder is None:
@@ -126,12 +137,18 @@ def _step_qnet(ctx: _Context) -> str:
     found = _trained_qnet(ctx)
     if found is not None:
         return found
-    latent_dim = ctx.encoder.config.latent_dim
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(FRESH_QNET_SEED)
-        qnet = TemporalQNet(QNetConfig(latent_dim=latent_dim))
-    ctx.qnet = qnet.to(ctx.device or "cpu").eval()
-    ctx.value_scale = 1.0
+        qnet = TemporalQNet(QNetConfig(latent_dim=ctx.encoder.config.latent_dim))
+    ctx.qnet_path = save_checkpoint(
+        Path(ctx.tmp.name) / "fresh-qnet.safetensors",
+        qnet,
+        encoder_id=ctx.encoder_info.encoder_id,
+        value_scale=1.0,
+        epoch=0,
+        val_loss=0.0,
+        extra={"note": "arcx --self-test: fresh random Q-net"},
+    )
     cfg = qnet.config
     return (
         f"no trained model: fresh random Q-net ({cfg.arch}, {cfg.num_actions} actions × "
@@ -140,26 +157,73 @@ def _step_qnet(ctx: _Context) -> str:
 
 
 def _trained_qnet(ctx: _Context) -> str | None:
-    """Load the player's current Q-net the way the app does; None when there is none."""
+    """The player's newest Q-net checkpoint, checked against the encoder; None if none."""
     from app.core import paths
-    from app.core.model.checkpoint import load_checkpoint
+    from app.core.model.checkpoint import QNET_FORMAT, load_checkpoint, read_metadata
 
-    candidates = sorted(
-        paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime
-    )
+    candidates = [
+        p
+        for p in sorted(
+            paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime
+        )
+        if read_metadata(p).get("format") == QNET_FORMAT
+    ]
     if not candidates:
         return None
     path = candidates[-1]
-    ctx.qnet, meta = load_checkpoint(
-        path, expected_encoder_id=ctx.encoder_info.encoder_id, device=ctx.device or "cpu"
-    )
-    ctx.value_scale = meta.value_scale
+    _, meta = load_checkpoint(path, expected_encoder_id=ctx.encoder_info.encoder_id)
+    ctx.qnet_path = path
     return f"trained model {path.name} (epoch {meta.epoch}, val loss {meta.val_loss:.4g})"
 
 
 def _step_pipeline(ctx: _Context) -> str:
-    _require("app.core.engine")
-    raise NotBuiltYet("not built yet: the self-test's engine step waits for app.core.engine")
+    engine_mod = _require("app.core.engine")
+    synthetic = _require("app.core.capture.synthetic")
+    fast = _require("app.core.model.fast")
+    if ctx.encoder is None or ctx.qnet_path is None:
+        raise RuntimeError("needs the encoder and a Q-net (failed above)")
+    from app.core.config import Settings
+
+    settings = ctx.settings if ctx.settings is not None else Settings()
+    config = engine_mod.EngineConfig.from_settings(settings, encoder_path="fp32")
+    engine = engine_mod.Engine(
+        synthetic.SyntheticSource(seed=0),
+        config=config,
+        encoder=fast.TorchBackend(ctx.encoder),
+        encoder_id=ctx.encoder_info.encoder_id,
+    )
+    engine.warm_up(progress=lambda msg: log.debug("engine: %s", msg))
+    engine.load_model(ctx.qnet_path)
+    engine.open_source()
+    try:
+        frame = engine.capture_once()
+        tick = engine.inference_once()
+    finally:
+        engine.close_source()
+    if not frame.fed:
+        raise RuntimeError(
+            f"the synthetic frame did not reach the window (problem: {frame.problem})"
+        )
+    if tick.ev is None:
+        raise RuntimeError(f"no EV from the pipeline (reason: {tick.reason})")
+    ev = tick.ev
+    if not all(math.isfinite(v) for v in (ev.ev_stay, ev.ev_extract, ev.delta)):
+        raise RuntimeError(f"the EV is not finite: stay {ev.ev_stay}, extract {ev.ev_extract}")
+    ctx.estimate = ev
+    encode_ms = f"{frame.encode_ms:.0f} ms" if frame.encode_ms is not None else "?"
+    return (
+        f"1 frame → EV stay {ev.ev_stay:.3g}, extract {ev.ev_extract:.3g}, advice {ev.advice} "
+        f"(encode {encode_ms}, Q-net {tick.qnet_ms or 0:.0f} ms)"
+    )
+
+
+def _step_runtimes(ctx: _Context) -> str:
+    """The fast encoder paths' runtimes are in this build (the app picks one at start)."""
+    import onnxruntime
+    from torch.ao.quantization.quantize_fx import prepare_fx  # noqa: F401
+
+    providers = ", ".join(onnxruntime.get_available_providers())
+    return f"onnxruntime {onnxruntime.__version__} ({providers}); torch.ao quantization"
 
 
 def _step_overlay(ctx: _Context) -> str:
@@ -198,6 +262,7 @@ STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
     ("encoder", _step_encoder),
     ("qnet", _step_qnet),
     ("pipeline", _step_pipeline),
+    ("runtimes", _step_runtimes),
     ("overlay", _step_overlay),
 )
 
@@ -208,7 +273,19 @@ def run_steps(
     """Run every step (default: STEPS), never stopping early; return the results and notes."""
     ctx = _Context()
     results: list[StepResult] = []
-    for name, fn in STEPS if steps is None else steps:
+    try:
+        _run_into(ctx, STEPS if steps is None else steps, results)
+    finally:
+        ctx.tmp.cleanup()
+    return results, ctx.notes
+
+
+def _run_into(
+    ctx: _Context,
+    steps: tuple[tuple[str, Callable[[_Context], str]], ...],
+    results: list[StepResult],
+) -> None:
+    for name, fn in steps:
         t0 = time.perf_counter()
         try:
             detail = fn(ctx)
@@ -223,7 +300,6 @@ def run_steps(
                 frame = last[0]
                 detail += f" (at {os.path.basename(frame.filename)}:{frame.lineno})"
         results.append(StepResult(name, ok, detail, time.perf_counter() - t0))
-    return results, ctx.notes
 
 
 def main() -> int:
