@@ -231,6 +231,7 @@ def _step_overlay(ctx: _Context) -> str:
     # self-test never flashes a window and runs without a display.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     overlay_mod = _require("app.ui.overlay")
+    from PyQt6.QtGui import QGuiApplication
     from PyQt6.QtWidgets import QApplication
 
     from app.core.model.ev import compute_ev
@@ -254,7 +255,7 @@ def _step_overlay(ctx: _Context) -> str:
     app.processEvents()
     if not painted:
         raise RuntimeError("the overlay painted nothing")
-    return f"painted {image.width()}×{image.height()} px on {app.platformName()}: {view.headline}"
+    return f"painted {image.width()}×{image.height()} px on {QGuiApplication.platformName()}: {view.headline}"
 
 
 STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
