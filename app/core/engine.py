@@ -1,0 +1,598 @@
+"""The real-time pipeline as plain objects: source → preprocess → encoder → ring → Q-net → EV.
+
+Two loops share one `Engine`: the **capture loop** (paced to `fps`, default 8) grabs,
+preprocesses and encodes a frame and pushes its latent into the `LatentRing` and the
+recorder; the **inference loop** (every `interval_s`, default 0.5 s) runs the Q-net on
+the ring's window and produces an `EVTick`. The loops run on threads the caller owns
+(the Qt workers, `EngineThreads` for the CLI and benchmarks); the engine never starts
+Qt and never touches a widget.
+
+API (callable from any thread unless noted)::
+
+    engine = Engine(source, config=EngineConfig.from_settings(settings), recorder=RunRecorder(root))
+    engine.subscribe(on_tick=..., on_notice=...)  # callbacks run on the loop threads
+    engine.warm_up(progress=print)                # device, encoder path self-check, first
+                                                  # forward passes; seconds (minutes the
+                                                  # first time: building INT8 models)
+    engine.load_model(path) -> CheckpointMeta     # hot-swap the Q-net; capture keeps going
+    engine.unload_model()
+    engine.run_capture(stop_event, on_frame=None) # capture-thread body: opens the source
+                                                  # there, loops until stop_event is set
+    engine.run_inference(stop_event, on_tick=None)# inference-thread body
+    engine.start_run() -> run_id                  # clears the window, starts recording
+    engine.mark_extract()                         # "I am extracting now"
+    engine.end_run(outcome, loot) -> RunInfo      # "extracted"/"died"/None; slow: compacts
+                                                  # the run, call off the GUI thread
+    engine.set_risk("safe" | "neutral" | "aggressive" | τ)
+    engine.set_masks([Rect, ...])                 # overlay rectangle(s) in captured pixels
+    engine.status() -> EngineStatus               # a frozen snapshot, cheap
+
+    capture_once() -> FrameResult / inference_once() -> EVTick   one step of each loop
+
+Events: every inference step calls `on_tick(EVTick)`; `on_notice(Notice)` reports what
+the player should know (capture black/frozen/stalled/lost and back, dxcam → mss
+fallback, FPS lowered, model loaded). Unrecoverable errors (`CaptureLost`, a broken
+source) are raised from the loop; the caller turns them into its own error signal.
+
+Honest EVs only: `EVTick.ev` is None — never invented — when no model is loaded, no
+frame has arrived, or capture has a problem (`reason` says which). Decisions are still
+recorded without EV, so runs recorded before any training are usable later.
+
+Timing: frames are stamped with the engine clock at grab time; `frame_age_ms` of a tick
+is the capture-to-EV age of the newest frame in its window (grab → encode → ring →
+Q-net → EV). Per-stage latencies (grab, preprocess, encode, qnet, age) are kept for the
+last `latency_window` samples. A frame identical to the previous one is not encoded:
+its predecessor's latent is reused. When encoding cannot keep up with the frame rate,
+the rate is lowered (never below `min_fps`) and a notice says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from app.core.capture.base import Frame, FrameSource, Rect, check_frame
+from app.core.capture.health import FrameHealth
+from app.core.capture.pacing import Pacer, run_paced
+from app.core.capture.preprocess import Preprocessor
+from app.core.engine_types import (
+    STAGES,
+    EngineConfig,
+    EngineStatus,
+    EVTick,
+    FrameResult,
+    LatencyStats,
+    ModelInfo,
+    Notice,
+    NoticeKind,
+    Recorder,
+    half_steps,
+)
+from app.core.errors import ArcXError, CaptureError, CheckpointMismatchError
+from app.core.model.checkpoint import CheckpointMeta, load_checkpoint
+from app.core.model.ev import EVEstimate, compute_ev, risk_tau
+from app.core.model.fast import EncoderBackend
+from app.core.model.qnet import TemporalQNet
+from app.core.model.ring import LatentRing
+
+__all__ = [
+    "STAGES",
+    "Engine",
+    "EngineConfig",
+    "EngineStatus",
+    "EngineThreads",
+    "EVTick",
+    "FrameResult",
+    "LatencyStats",
+    "ModelInfo",
+    "Notice",
+    "NoticeKind",
+    "Recorder",
+]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+@dataclass
+class _Run:
+    run_id: str
+    t0: float
+    extract_marked: bool = False
+
+
+@dataclass(frozen=True)
+class _LoadedModel:
+    model: TemporalQNet
+    meta: CheckpointMeta
+    path: Path
+
+
+class Engine:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        source: FrameSource,
+        *,
+        config: EngineConfig | None = None,
+        recorder: Recorder | None = None,
+        encoder: EncoderBackend | None = None,
+        encoder_id: str | None = None,
+        preprocessor: Preprocessor | None = None,
+        clock: Clock = time.monotonic,
+        timer: Clock = time.perf_counter,
+    ) -> None:
+        """`encoder` + `encoder_id`: an encoder to use as is (tests, benchmarks); without
+        them `warm_up` loads the FrameEncoder and picks its fastest faithful path.
+        `clock` stamps frames and ticks; `timer` measures stage latencies."""
+        self.config = config or EngineConfig()
+        if (encoder is None) != (encoder_id is None):
+            raise ValueError("pass encoder and encoder_id together")
+        risk_tau(self.config.risk)  # validate early
+        self.source = source
+        self.recorder = recorder
+        self.clock = clock
+        self.timer = timer
+        self.preprocessor = preprocessor or Preprocessor()
+        self.health = FrameHealth(
+            black_after_s=self.config.black_after_s,
+            frozen_after_s=self.config.frozen_after_s,
+            stalled_after_s=self.config.stalled_after_s,
+        )
+        self.latency = LatencyStats(self.config.latency_window)
+        self.selection: Any = None  # runtime.EncoderSelection after warm_up (CPU auto)
+        self._encoder = encoder
+        self._encoder_id = encoder_id
+        self._device = torch.device("cpu")
+        self._ring: LatentRing | None = None
+        self._qnet: _LoadedModel | None = None
+        self._pending_model: Path | None = None
+        self._risk: str | float = self.config.risk
+        self._fps = self._warm_fps = float(self.config.fps)
+        self._capture_pacer: Pacer | None = None
+        self._feed_lock = threading.Lock()  # ring push + frame index, read together by inference
+        self._run_lock = threading.Lock()  # start/end of runs
+        self._run: _Run | None = None
+        self._last_frame_idx: int | None = None
+        self._prev_frame: Frame | None = None
+        self._prev_latent: np.ndarray | None = None
+        self._slow_streak = 0
+        self._tick_listeners: list[Callable[[EVTick], None]] = []
+        self._notice_listeners: list[Callable[[Notice], None]] = []
+        self.notices: deque[Notice] = deque(maxlen=50)
+        self.counts = {"seen": 0, "encoded": 0, "reused": 0, "ticks": 0}
+        self._capture_problem: str | None = None
+
+    # --------------------------------------------------------------------- events
+
+    def subscribe(
+        self,
+        on_tick: Callable[[EVTick], None] | None = None,
+        on_notice: Callable[[Notice], None] | None = None,
+    ) -> None:
+        """Register callbacks; they run on the loop threads and must be quick."""
+        if on_tick is not None:
+            self._tick_listeners.append(on_tick)
+        if on_notice is not None:
+            self._notice_listeners.append(on_notice)
+
+    def _notify(self, kind: NoticeKind, message: str) -> None:
+        notice = Notice(kind, message, self.clock())
+        self.notices.append(notice)
+        log.log(logging.WARNING if kind in ("capture_problem", "capture_lost", "fps_lowered") else logging.INFO,
+                "%s", message)
+        for fn in list(self._notice_listeners):
+            fn(notice)
+
+    # --------------------------------------------------------------------- warm-up
+
+    @property
+    def is_warm(self) -> bool:
+        return self._ring is not None
+
+    @property
+    def encoder_id(self) -> str | None:
+        return self._encoder_id
+
+    @property
+    def encoder_path(self) -> str | None:
+        return self._encoder.name if self._encoder is not None else None
+
+    @property
+    def fps(self) -> float:
+        return self._fps
+
+    def warm_up(self, progress: Callable[[str], None] | None = None) -> None:
+        """Choose the device and encoder path, run every model once. Idempotent."""
+        if self.is_warm:
+            return
+        say = progress or (lambda msg: log.info("%s", msg))
+        threads = self.config.threads
+        if self._encoder is None:
+            from app.core.device import select_device
+            from app.core.model.encoder import load_encoder
+            from app.core.model.runtime import default_threads, select_encoder
+
+            threads = threads or default_threads()
+            report = select_device(self.config.device)
+            self._device = report.device
+            say(f"device: {report.kind} ({report.name or report.device})")
+            if self._device.type == "cpu":
+                torch.set_num_threads(threads)
+            model, info = load_encoder(device=self._device)
+            if not info.pretrained:
+                say(info.message)
+            self._encoder, self.selection = select_encoder(
+                model, preference=self.config.encoder_path, threads=threads, progress=say
+            )
+            self._encoder_id = info.encoder_id
+            self._notify("encoder_path", f"encoder path: {self.selection.reason}")
+        elif threads:
+            torch.set_num_threads(threads)
+        assert self._encoder is not None
+        # First forward passes now, so the first real frame does not stutter.
+        dummy = self.preprocessor(np.zeros((self.preprocessor.height, self.preprocessor.width, 3), np.uint8))
+        t0 = self.timer()
+        self._encoder.encode(dummy[None])
+        z = self._encoder.encode(dummy[None])
+        encode_ms = (self.timer() - t0) * 500.0  # mean of the two
+        self._ring = LatentRing(self.config.window, int(z.shape[-1]))
+        self._warm_fps = self._fps = self._affordable_fps(encode_ms)
+        if self._fps < self.config.fps:
+            self._notify(
+                "fps_lowered",
+                f"this machine needs ~{encode_ms:.0f} ms to encode a frame: capturing at "
+                f"{self._fps:g} FPS instead of {self.config.fps:g}",
+            )
+        if self._pending_model is not None:
+            path, self._pending_model = self._pending_model, None
+            self.load_model(path)
+        say(f"engine ready: {self.encoder_path} encoder, {self._fps:g} FPS, EV every {self.config.interval_s:g} s")
+
+    def _affordable_fps(self, frame_ms: float) -> float:
+        """The configured FPS, or lower (in 0.5 steps, ≥ min_fps) if frame_ms does not fit."""
+        budget_ms = self.config.budget_fraction * 1000.0 / self.config.fps
+        if frame_ms <= budget_ms:
+            return float(self.config.fps)
+        fps = half_steps(self.config.budget_fraction * 1000.0 / frame_ms)
+        return max(self.config.min_fps, fps)
+
+    def _require_warm(self) -> LatentRing:
+        if self._ring is None:
+            raise ArcXError("the engine is not warmed up yet (call warm_up first)")
+        return self._ring
+
+    # ---------------------------------------------------------------------- models
+
+    def load_model(self, path: Path | str) -> CheckpointMeta | None:
+        """Load a Q-net checkpoint and swap it in between two ticks; capture never stops.
+
+        Raises CheckpointError (the old model stays in use). Before warm-up the path is
+        remembered and loaded by `warm_up` (returns None then).
+        """
+        path = Path(path)
+        if not self.is_warm:
+            self._pending_model = path
+            return None
+        ring = self._require_warm()
+        model, meta = load_checkpoint(path, expected_encoder_id=self._encoder_id, device=self._device)
+        if meta.config.latent_dim != ring.dim:
+            raise CheckpointMismatchError(
+                f"{path.name} expects latents of size {meta.config.latent_dim}, the encoder makes {ring.dim}"
+            )
+        with torch.no_grad():  # warm the new model before it goes live
+            model(torch.zeros((1, ring.length, ring.dim), device=self._device))
+        self._qnet = _LoadedModel(model, meta, path)  # one reference assignment: atomic
+        self._notify("model_loaded", f"model {path.name} loaded (epoch {meta.epoch}, val loss {meta.val_loss:.4g})")
+        return meta
+
+    def unload_model(self) -> None:
+        self._qnet = None
+        self._pending_model = None
+
+    # ------------------------------------------------------------------------ runs
+
+    def start_run(self) -> str:
+        """Start recording a run; the window starts empty. Needs a recorder."""
+        ring = self._require_warm()
+        if self.recorder is None:
+            raise ArcXError("this engine has no recorder")
+        with self._run_lock:
+            if self._run is not None:
+                raise ArcXError(f"run {self._run.run_id} is still being recorded; end it first")
+            assert self._encoder_id is not None and self.encoder_path is not None
+            self._set_fps(self._warm_fps)
+            run_id = self.recorder.start_run(
+                encoder_id=self._encoder_id, fps=self._fps,
+                game_profile=self.config.game_profile, encoder_path=self.encoder_path,
+            )
+            with self._feed_lock:
+                ring.clear()
+                self._last_frame_idx = None
+                self._run = _Run(run_id, self.clock())
+        return run_id
+
+    def mark_extract(self) -> None:
+        """The player is extracting now: decisions from here on are `extract`."""
+        run = self._run
+        if run is None or self.recorder is None:
+            log.info("extract mark ignored: no run")
+            return
+        run.extract_marked = True
+        self.recorder.mark_extract(self.clock() - run.t0)
+
+    def end_run(self, outcome: str | None, final_loot_value: float | None = None) -> Any:
+        """Stop recording; returns the recorder's RunInfo. Slow (compaction): not on the GUI thread."""
+        if self.recorder is None:
+            raise ArcXError("this engine has no recorder")
+        with self._run_lock:
+            if self._run is None:
+                raise ArcXError("no run is being recorded")
+            with self._feed_lock:
+                self._run = None  # no more frames or decisions go to the recorder
+            return self.recorder.end_run(outcome, final_loot_value)
+
+    @property
+    def run_id(self) -> str | None:
+        run = self._run
+        return run.run_id if run is not None else None
+
+    # --------------------------------------------------------------- live settings
+
+    def set_risk(self, risk: str | float) -> None:
+        """Risk profile for the next ticks; ValueError for an unknown one."""
+        risk_tau(risk)
+        self._risk = risk
+
+    def set_masks(self, rects: Iterable[Rect]) -> None:
+        """Rectangles of the captured image to black out (the overlay); see preprocess."""
+        self.preprocessor.set_masks(rects)
+
+    def _set_fps(self, fps: float) -> None:
+        self._fps = fps
+        if self._capture_pacer is not None:
+            self._capture_pacer.period = 1.0 / fps
+
+    # ---------------------------------------------------------------- capture loop
+
+    def open_source(self) -> None:
+        """Open the source (on the capture thread) and report a backend fallback."""
+        self.source.open()
+        self._prev_frame = None
+        self.health.reset()
+        notice = getattr(self.source, "notice", None)
+        if notice:
+            self._notify("capture_fallback", notice)
+
+    def close_source(self) -> None:
+        try:
+            self.source.close()
+        except Exception as exc:  # closing is best effort
+            log.warning("closing the frame source failed: %s", exc)
+
+    def capture_once(self) -> FrameResult:
+        """Grab, preprocess, encode (unless identical), feed the ring and the recorder."""
+        ring = self._require_warm()
+        assert self._encoder is not None
+        t = self.clock()
+        p0 = self.timer()
+        try:
+            raw = self.source.grab()
+        except CaptureError as exc:
+            self._capture_problem = "lost"
+            self._notify("capture_lost", f"screen capture stopped: {exc}")
+            raise
+        grab_ms = (self.timer() - p0) * 1000.0
+        self.latency.add("grab", grab_ms)
+        if raw is None:
+            verdict = self.health.missing(t)
+            self._report(verdict.changed, verdict.problem, verdict.describe())
+            return FrameResult(t, False, False, False, None, verdict.problem, grab_ms, None, None)
+        self.counts["seen"] += 1
+        p1 = self.timer()
+        frame = self.preprocessor(check_frame(raw, getattr(self.source, "name", "source")))
+        pre_ms = (self.timer() - p1) * 1000.0
+        self.latency.add("preprocess", pre_ms)
+        identical = self._prev_frame is not None and np.array_equal(frame, self._prev_frame)
+        self._prev_frame = frame
+        verdict = self.health.frame(frame, t, identical=identical)
+        self._report(verdict.changed, verdict.problem, verdict.describe())
+        if not verdict.feed:
+            return FrameResult(t, True, False, False, None, verdict.problem, grab_ms, pre_ms, None)
+        encode_ms: float | None = None
+        if identical and self._prev_latent is not None:
+            z = self._prev_latent
+            self.counts["reused"] += 1
+        else:
+            p2 = self.timer()
+            z = self._encoder.encode(frame[None])[0]
+            encode_ms = (self.timer() - p2) * 1000.0
+            self.latency.add("encode", encode_ms)
+            self.counts["encoded"] += 1
+            self._prev_latent = z
+            self._adapt_fps(grab_ms + pre_ms + encode_ms)
+        frame_idx = None
+        with self._feed_lock:
+            ring.push(z, stamp=t)
+            run = self._run
+            if run is not None and self.recorder is not None:
+                idx = self.recorder.add_frame(z, t - run.t0)
+                frame_idx = idx if idx >= 0 else None
+                self._last_frame_idx = frame_idx
+        return FrameResult(t, True, encode_ms is not None, True, frame_idx, None, grab_ms, pre_ms, encode_ms)
+
+    def _report(self, changed: bool, problem: str | None, message: str) -> None:
+        self._capture_problem = problem
+        if changed:
+            self._notify("capture_problem" if problem else "capture_ok", message)
+
+    def _adapt_fps(self, step_ms: float) -> None:
+        budget_ms = self.config.budget_fraction * 1000.0 / self._fps
+        self._slow_streak = self._slow_streak + 1 if step_ms > budget_ms else 0
+        if self._slow_streak < self.config.slow_frames:
+            return
+        self._slow_streak = 0
+        recent = self.latency.samples("encode")[-self.config.slow_frames :]
+        frame_ms = float(np.median(recent)) + (self.latency.last("grab") or 0.0) + (self.latency.last("preprocess") or 0.0)
+        fps = half_steps(self.config.budget_fraction * 1000.0 / frame_ms)
+        fps = max(self.config.min_fps, min(fps, self._fps - 0.5))
+        if fps < self._fps:
+            old = self._fps
+            self._set_fps(fps)
+            self._notify(
+                "fps_lowered",
+                f"the CPU cannot keep up ({frame_ms:.0f} ms per frame at {old:g} FPS): "
+                f"capturing at {fps:g} FPS",
+            )
+
+    def run_capture(self, stop: threading.Event, on_frame: Callable[[FrameResult], None] | None = None) -> None:
+        """Capture-thread body: open the source here, loop at `fps` until `stop` is set."""
+        self._require_warm()
+        self.open_source()
+        pacer = self._capture_pacer = Pacer(1.0 / self._fps)
+
+        def step() -> None:
+            result = self.capture_once()
+            if on_frame is not None:
+                on_frame(result)
+
+        try:
+            run_paced(step, pacer, stop.is_set, stop.wait)
+        finally:
+            self._capture_pacer = None
+            self.close_source()
+
+    @property
+    def frames_skipped(self) -> int:
+        pacer = self._capture_pacer
+        return pacer.skipped if pacer is not None else 0
+
+    # -------------------------------------------------------------- inference loop
+
+    def inference_once(self) -> EVTick:
+        """Run the Q-net on the window (if there is a model and fresh frames); record a decision."""
+        ring = self._require_warm()
+        t = self.clock()
+        with self._feed_lock:
+            snap = ring.snapshot()
+            frame_idx = self._last_frame_idx
+            run = self._run
+        loaded = self._qnet  # read once: a hot-swap takes effect at the next tick
+        ev: EVEstimate | None = None
+        reason: str | None = None
+        qnet_ms: float | None = None
+        problem = self._capture_problem
+        if snap.filled == 0:
+            reason = "no_frames"
+        elif problem is not None:
+            reason = f"capture_{problem}"
+        elif loaded is None:
+            reason = "no_model"
+        else:
+            p0 = self.timer()
+            with torch.no_grad():
+                window = torch.from_numpy(snap.window).unsqueeze(0).to(self._device)  # (1, L, D)
+                q = loaded.model(window)[0].float().cpu().numpy()  # (A, K)
+            ev = compute_ev(q, self._risk, value_scale=loaded.meta.value_scale, warming=not snap.full)
+            qnet_ms = (self.timer() - p0) * 1000.0
+            self.latency.add("qnet", qnet_ms)
+        age_ms = None
+        if snap.newest_stamp is not None:
+            age_ms = (self.clock() - snap.newest_stamp) * 1000.0
+            if ev is not None:
+                self.latency.add("age", age_ms)
+        decision_idx = None
+        if run is not None and self.recorder is not None and frame_idx is not None and problem is None:
+            idx = self.recorder.add_decision(t - run.t0, frame_idx, ev)
+            decision_idx = idx if idx >= 0 else None
+        self.counts["ticks"] += 1
+        stages = {s: self.latency.last(s) for s in ("grab", "preprocess", "encode")}
+        tick = EVTick(t, ev, reason, age_ms, qnet_ms, stages, snap.filled,
+                      run.run_id if run else None, decision_idx)
+        for fn in list(self._tick_listeners):
+            fn(tick)
+        return tick
+
+    def run_inference(self, stop: threading.Event, on_tick: Callable[[EVTick], None] | None = None) -> None:
+        """Inference-thread body: one tick every `interval_s` until `stop` is set."""
+        self._require_warm()
+
+        def step() -> None:
+            tick = self.inference_once()
+            if on_tick is not None:
+                on_tick(tick)
+
+        run_paced(step, Pacer(self.config.interval_s), stop.is_set, stop.wait)
+
+    # ---------------------------------------------------------------------- status
+
+    def status(self) -> EngineStatus:
+        loaded = self._qnet
+        model = None
+        if loaded is not None:
+            m = loaded.meta
+            model = ModelInfo(str(loaded.path), m.epoch, m.val_loss, m.encoder_id, m.value_scale)
+        run = self._run
+        return EngineStatus(
+            warm=self.is_warm, fps=self._fps, configured_fps=self.config.fps,
+            interval_s=self.config.interval_s, encoder_path=self.encoder_path,
+            encoder_id=self._encoder_id, device=str(self._device) if self.is_warm else None,
+            model=model, risk=self._risk, run_id=run.run_id if run else None,
+            extract_marked=run.extract_marked if run else False,
+            frames_seen=self.counts["seen"], frames_encoded=self.counts["encoded"],
+            frames_reused=self.counts["reused"], frames_skipped=self.frames_skipped,
+            ticks=self.counts["ticks"], capture_problem=self._capture_problem,
+            latency_ms=self.latency.summary(),
+        )
+
+
+class EngineThreads:
+    """Run both loops on plain threads (the headless CLI and benchmarks; the GUI uses QThreads).
+
+    The first exception of either loop stops both and is kept in `error`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        on_frame: Callable[[FrameResult], None] | None = None,
+        on_tick: Callable[[EVTick], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._guard, args=(engine.run_capture, on_frame), name="arcx-capture", daemon=True),
+            threading.Thread(target=self._guard, args=(engine.run_inference, on_tick), name="arcx-inference", daemon=True),
+        ]
+
+    def _guard(self, body: Callable[[threading.Event, Any], None], callback: Any) -> None:
+        try:
+            body(self.stop_event, callback)
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+            self.stop_event.set()
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self._threads:
+            t.join()
+
+    def wait(self, seconds: float | None = None) -> bool:
+        """Wait until `seconds` pass or a loop stops by itself; True if it stopped."""
+        return self.stop_event.wait(seconds)
