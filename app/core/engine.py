@@ -10,7 +10,8 @@ Qt and never touches a widget.
 API (callable from any thread unless noted)::
 
     engine = Engine(source, config=EngineConfig.from_settings(settings), recorder=RunRecorder(root))
-    engine.subscribe(on_tick=..., on_notice=...)  # callbacks run on the loop threads
+    engine.subscribe(on_tick=..., on_notice=...)  # callbacks run on the loop threads;
+                                                  # unsubscribe(...) removes them
     engine.warm_up(progress=print)                # device, encoder path self-check, first
                                                   # forward passes; seconds (minutes the
                                                   # first time: building INT8 models)
@@ -185,6 +186,16 @@ class Engine:
             self._tick_listeners.append(on_tick)
         if on_notice is not None:
             self._notice_listeners.append(on_notice)
+
+    def unsubscribe(
+        self,
+        on_tick: Callable[[EVTick], None] | None = None,
+        on_notice: Callable[[Notice], None] | None = None,
+    ) -> None:
+        """Remove callbacks registered with `subscribe` (unknown ones are ignored)."""
+        for fn, listeners in ((on_tick, self._tick_listeners), (on_notice, self._notice_listeners)):
+            if fn is not None and fn in listeners:
+                listeners.remove(fn)  # type: ignore[arg-type]
 
     def _notify(self, kind: NoticeKind, message: str) -> None:
         notice = Notice(kind, message, self.clock())
