@@ -235,14 +235,10 @@ class Engine:
             from app.core.model.runtime import default_threads, select_encoder
 
             threads = threads or default_threads()
-            report = select_device(self.config.device)
-            self._device = report.device
-            say(f"device: {report.kind} ({report.name or report.device})")
+            self._device = select_device(self.config.device).device  # logs its choice
             if self._device.type == "cpu":
                 torch.set_num_threads(threads)
-            model, info = load_encoder(device=self._device)
-            if not info.pretrained:
-                say(info.message)
+            model, info = load_encoder(device=self._device)  # warns loudly without weights
             self._encoder, self.selection = select_encoder(
                 model, preference=self.config.encoder_path, threads=threads, progress=say
             )

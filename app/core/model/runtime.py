@@ -377,6 +377,10 @@ def _select(
         )
         return TorchBackend(model), selection
 
+    if preference == "fp32":  # the reference itself: nothing to build or check
+        return TorchBackend(model), EncoderSelection(
+            "fp32", "fp32 eager, as configured", None, (), threads, "cpu", None
+        )
     cache = encoder_cache_dir(model, cache_root)
     frames, ref, fresh_baseline = reference_set(model, cache, say)
     checks: list[PathCheck] = []
@@ -395,11 +399,6 @@ def _select(
             times.append((time.perf_counter() - t0) * 1000.0)
         baseline_ms = statistics.median(times)
     fp32_check = PathCheck("fp32", True, 1.0, baseline_ms, "reference")
-
-    if preference == "fp32":
-        return eager, EncoderSelection(
-            "fp32", "fp32 eager, as configured", baseline_ms, (fp32_check,), threads, "cpu", str(cache)
-        )
 
     tiers: list[tuple[str, ...]] = [(preference,)] if preference != "auto" else [INT8_PATHS, ("ort-fp32",)]
     for tier in tiers:
@@ -427,12 +426,10 @@ def _select(
                 f"{best}: {check.ms_per_frame:.0f} ms/frame vs {baseline_ms:.0f} ms fp32 eager "
                 f"({baseline_ms / max(ms(best), 1e-9):.1f}×), cosine ≥ {check.cosine_min:.4f}"
             )
-            say(f"encoder path {reason}")
             return accepted[best][0], EncoderSelection(
                 best, reason, baseline_ms, tuple(checks), threads, "cpu", str(cache)
             )
     else:
         why = "; ".join(f"{c.name}: {c.note}" for c in checks if not c.accepted)
         reason = f"fp32 eager (no faster path passed the self-check: {why})"
-    say(f"encoder path {reason}")
     return eager, EncoderSelection("fp32", reason, baseline_ms, tuple(checks), threads, "cpu", str(cache))
