@@ -21,6 +21,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+SCRIPT_START=$(date +%s)
 
 FLAVOUR=cpu
 CLEAN=0
@@ -136,4 +137,4 @@ if ! ARCX_HOME="$SMOKE_HOME" "$BUNDLE/arcx-console" --self-test; then
   echo "build.sh: the frozen self-test FAILED; the bundle is in $BUNDLE" >&2
   exit 1
 fi
-log "OK: $BUNDLE ($size), built in ${build_s} s, frozen self-test passed"
+log "OK: $BUNDLE ($size), PyInstaller ${build_s} s, all steps $(( $(date +%s) - SCRIPT_START )) s, frozen self-test passed"
