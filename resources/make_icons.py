@@ -12,7 +12,9 @@ icon with one change each, made by editing the SVG text by element id:
     tray-recording  a red dot in the bottom-right corner
     tray-nomodel    a grey X and a blue "?" badge (no trained model yet)
 
-Output is deterministic for a given Qt and Pillow, so `--check` can compare bytes.
+Output is deterministic for a given Qt and Pillow. `--check` compares decoded pixels, not
+bytes, with a small tolerance: another Qt or Pillow version may antialias an edge or
+compress a PNG slightly differently without the icon being stale.
 """
 
 from __future__ import annotations
@@ -116,6 +118,40 @@ def build(source: Path = SOURCE) -> dict[str, bytes]:
     return out
 
 
+# --check: an icon is stale when a pixel channel differs by more than this (of 255) ...
+MAX_PIXEL_DIFF = 48
+# ... or when the channels differ by more than this on average.
+MAX_MEAN_DIFF = 1.0
+
+
+def same_pixels(path: Path, data: bytes) -> bool:
+    """Does the file at `path` show the same image(s) as `data`, within the tolerances?"""
+    import numpy as np
+    from PIL import Image
+
+    if not path.is_file():
+        return False
+
+    def frames(blob: bytes) -> dict[tuple[int, int], object]:
+        with Image.open(io.BytesIO(blob)) as im:
+            sizes = sorted(im.info.get("sizes", {im.size}))
+            out = {}
+            for size in sizes:
+                if im.format == "ICO":
+                    im.size = size  # Pillow selects the ICO entry of that size
+                out[size] = np.asarray(im.convert("RGBA"), dtype=np.int16)
+            return out
+
+    old, new = frames(path.read_bytes()), frames(data)
+    if old.keys() != new.keys():
+        return False
+    for size, a in new.items():
+        diff = np.abs(a - old[size])  # type: ignore[operator]
+        if diff.max() > MAX_PIXEL_DIFF or diff.mean() > MAX_MEAN_DIFF:
+            return False
+    return True
+
+
 def _qt_app() -> object:
     """Qt wants a GUI application object before painting; offscreen needs no display."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -134,11 +170,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     app = _qt_app()  # noqa: F841 (kept alive while rendering)
     files = build()
     if args.check:
-        stale = [
-            n
-            for n, data in files.items()
-            if not (args.out / n).is_file() or (args.out / n).read_bytes() != data
-        ]
+        stale = [n for n, data in files.items() if not same_pixels(args.out / n, data)]
         for name in stale:
             print(f"stale: {args.out / name}")
         if stale:
