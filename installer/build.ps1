@@ -100,12 +100,18 @@ if ($Flavour -eq "cpu") {
 Invoke-Native "encoder weights" $Python @("installer\fetch_weights.py")
 
 # 3. PyInstaller.
+# The spec's options go by environment variables: Windows PowerShell may drop a bare "--".
 $pyiStart = Get-Date
-Invoke-Native "PyInstaller" $Python @(
-    "-m", "PyInstaller", "arcx.spec", "--noconfirm",
-    "--distpath", "dist\$Flavour", "--workpath", "build\pyinstaller-$Flavour",
-    "--", "--flavour", $Flavour, "--require-weights"
-)
+$env:ARCX_FLAVOUR = $Flavour
+$env:ARCX_REQUIRE_WEIGHTS = "1"
+try {
+    Invoke-Native "PyInstaller" $Python @(
+        "-m", "PyInstaller", "arcx.spec", "--noconfirm",
+        "--distpath", "dist\$Flavour", "--workpath", "build\pyinstaller-$Flavour"
+    )
+} finally {
+    Remove-Item Env:\ARCX_FLAVOUR, Env:\ARCX_REQUIRE_WEIGHTS
+}
 $pyiSeconds = [int]((Get-Date) - $pyiStart).TotalSeconds
 $Bundle = "dist\$Flavour\ArcX"
 

@@ -207,7 +207,8 @@ def test_build_ps1_runs_the_steps_in_order_and_names_the_setup() -> None:
     assert '"/DMyAppVersion=$Version"' in ps1
     assert "import app; print(app.__version__)" in ps1
     assert '"dist\\ArcX-$Version-win64$suffix-setup.exe"' in ps1
-    assert "--require-weights" in ps1
+    assert '$env:ARCX_REQUIRE_WEIGHTS = "1"' in ps1 and "$env:ARCX_FLAVOUR = $Flavour" in ps1
+    assert "ARCX_REQUIRE_WEIGHTS" in SPEC.read_text() and "ARCX_FLAVOUR" in SPEC.read_text()
 
 
 def test_build_sh_is_valid_bash_and_smoke_tests_the_bundle() -> None:
