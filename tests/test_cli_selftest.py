@@ -77,5 +77,5 @@ def test_the_real_self_test_from_source(capsys: pytest.CaptureFixture[str]) -> N
         assert status == 1 and "not built yet" in out
         return
     assert status == 0, out
-    for step in ("device", "encoder", "qnet", "pipeline", "runtimes", "overlay"):
+    for step in ("modules", "device", "encoder", "qnet", "pipeline", "runtimes", "overlay"):
         assert f"ok   {step}" in out

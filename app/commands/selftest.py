@@ -1,5 +1,6 @@
 """`arcx --self-test`: does this install work? Five steps, each timed, exit 0 or 1.
 
+    modules   every module of ArcX imports (a frozen build that lost one fails here)
     device    select the compute device (CUDA → ROCm → DirectML → CPU, smoke-tested)
     encoder   load the ResNet-34 encoder (bundled weights, else the seeded random init)
     qnet      load the player's trained Q-net, or build a fresh random one if there is none
@@ -92,6 +93,31 @@ def _require(module: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- steps
+
+
+def _step_modules(ctx: _Context) -> str:
+    import pkgutil
+
+    import app
+
+    names = [
+        m.name
+        for m in pkgutil.walk_packages(app.__path__, "app.")
+        if not m.name.endswith("__main__")  # runs the CLI when imported
+    ]
+    if not names:
+        raise RuntimeError("found no ArcX modules to import (a broken bundle?)")
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # any import error is a finding
+            failed.append(f"{name} ({type(exc).__name__}: {exc})")
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(names)} modules do not import: {'; '.join(failed[:3])}"
+        )
+    return f"{len(names)} modules import"
 
 
 def _step_device(ctx: _Context) -> str:
@@ -259,6 +285,7 @@ def _step_overlay(ctx: _Context) -> str:
 
 
 STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
+    ("modules", _step_modules),
     ("device", _step_device),
     ("encoder", _step_encoder),
     ("qnet", _step_qnet),
