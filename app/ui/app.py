@@ -35,11 +35,13 @@ from app.core.config import Settings, load_settings
 from app.core.device import DeviceReport, select_device
 from app.ui.controller import AppController, EngineBridge, EngineLike, ModelSwapper
 from app.ui.errors import ExceptionReporter, setup_logging
+from app.ui.geometry import Rect
 from app.ui.hotkeys import HotkeyBackend, HotkeyManager, ResumeWatcher
 from app.ui.icons import app_icon
 from app.ui.overlay import OverlayWindow
 from app.ui.runs_view import CoreRunStore, RunStore
 from app.ui.single_instance import SHOW_SETTINGS, SingleInstance
+from app.ui.training_dialog import TrainParams
 from app.ui.tray import TrayIcon
 
 log = logging.getLogger(__name__)
@@ -50,11 +52,21 @@ class Parts:
     """What the engine factory builds for the app."""
 
     engine: EngineLike
+    """start_run / mark_extract / end_run / set_risk (app.core.engine.Engine)"""
     models: ModelSwapper
+    """the loaded model, hot-swap and roll-back"""
     bridge: EngineBridge
-    encoder_id: str | None = None
-    training_worker: Callable[[Any], Any] | None = None
+    """engine events as signals"""
+    encoder_id: str | Callable[[], str | None] | None = None
+    """the encoder's id, or a function giving it once the engine has warmed up"""
+    training_worker: Callable[[TrainParams], Any] | None = None
+    """TrainParams → a started-on-demand TrainingWorker"""
     shutdown: Callable[[], None] = lambda: None
+    """stop the engine's threads and close the recorder"""
+    set_overlay_rect: Callable[[Rect], None] = lambda rect: None
+    """the overlay moved (global logical pixels): mask it out of the capture"""
+    train_defaults: TrainParams | None = None
+    """the training dialog's starting values"""
 
 
 EngineFactory = Callable[[Settings, DeviceReport, EngineBridge], Parts]
@@ -149,7 +161,10 @@ def start(
         training_worker=parts.training_worker,
         encoder_id=parts.encoder_id,
         device_text=dev,
+        train_defaults=parts.train_defaults,
     )
+    overlay.geometryChanged.connect(parts.set_overlay_rect)
+    parts.set_overlay_rect(overlay.window_rect())
     tray.show()
     hotkeys.install(settings.hotkeys.bindings())
 

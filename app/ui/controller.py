@@ -83,26 +83,68 @@ class ModelSwapper(Protocol):
 
 
 class EngineBridge(QObject):
-    """Engine callbacks (any thread) → queued Qt signals (main thread).
+    """Engine events (EV ticks, notices, worker errors) → signals the controller handles.
+
+    The engine's workers already deliver on the main thread (queued signals); the bridge
+    also accepts plain callbacks from any thread, since emitting a signal is thread-safe
+    and the connections to the controller are queued across threads.
 
     Signals:
         estimate(object): an `EVEstimate` from an inference tick.
-        errored(str): the engine hit a problem it reports in words (capture lost, …).
-        recovered(): frames flow again after an error.
+        noEstimate(str): a tick without an honest EV; the engine's reason ("no_model",
+            "no_frames", "capture_black", …).
+        errored(str): capture has a problem or stopped, in words.
+        recovered(): frames flow again after a problem.
+        info(str): something to tell the player once (dxcam → mss, FPS lowered).
+        warming(str): a warm-up step, in words.
     """
 
     estimate = pyqtSignal(object)
+    noEstimate = pyqtSignal(str)
     errored = pyqtSignal(str)
     recovered = pyqtSignal()
+    info = pyqtSignal(str)
+    warming = pyqtSignal(str)
 
     def on_estimate(self, est: EVEstimate) -> None:
         self.estimate.emit(est)
+
+    def on_tick(self, tick: Any) -> None:
+        """An `app.core.engine.EVTick`."""
+        if tick.ev is not None:
+            self.estimate.emit(tick.ev)
+        else:
+            self.noEstimate.emit(tick.reason or "")
+
+    def on_notice(self, notice: Any) -> None:
+        """An `app.core.engine.Notice`."""
+        kind, message = notice.kind, notice.message
+        if kind in ("capture_problem", "capture_lost"):
+            self.errored.emit(message)
+        elif kind == "capture_ok":
+            self.recovered.emit()
+        elif kind in ("capture_fallback", "fps_lowered"):
+            self.info.emit(message)
+        else:
+            log.info("engine: %s", message)
 
     def on_error(self, error: BaseException | str) -> None:
         self.errored.emit(str(error))
 
     def on_recovered(self) -> None:
         self.recovered.emit()
+
+    def on_warming(self, message: str) -> None:
+        self.warming.emit(message)
+
+
+# Overlay text for a tick without EV whose capture problem came without a notice.
+CAPTURE_REASONS: dict[str, str] = {
+    "capture_black": "the captured screen is black",
+    "capture_frozen": "the captured picture stopped changing",
+    "capture_stalled": "no frames from the screen",
+    "capture_lost": "screen capture stopped",
+}
 
 
 class _Call(QObject):
@@ -172,9 +214,10 @@ class AppController(QObject):
         models: ModelSwapper,
         bridge: EngineBridge | None = None,
         training_worker: Callable[[TrainParams], Any] | None = None,
-        encoder_id: str | None = None,
+        encoder_id: str | Callable[[], str | None] | None = None,
         device_text: str = "",
         settings_path: Path | None = None,
+        train_defaults: TrainParams | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -187,9 +230,12 @@ class AppController(QObject):
         self.models = models
         self.bridge = bridge or EngineBridge()
         self.training_worker = training_worker
-        self.encoder_id = encoder_id
+        self._encoder_id = encoder_id
         self.device_text = device_text
+        self.note = ""
+        self.capture_message = ""
         self.settings_path = settings_path
+        self.train_defaults = train_defaults
         self.recording = False
         self.extract_marked = False
         self.ending = False
@@ -208,13 +254,22 @@ class AppController(QObject):
         hotkeys.installed.connect(self._on_hotkeys_installed)
         overlay.placementChanged.connect(self._on_placement)
         self.bridge.estimate.connect(self._on_estimate)
+        self.bridge.noEstimate.connect(self._on_no_estimate)
         self.bridge.errored.connect(self._on_engine_error)
         self.bridge.recovered.connect(self._on_engine_recovered)
+        self.bridge.info.connect(lambda msg: self.tray.notify("ArcX", msg))
+        self.bridge.warming.connect(self._on_warming)
         overlay.set_risk(self.risk)
         overlay.set_start_key(settings.hotkeys.start_stop)
         self.refresh()
 
     # ---------------------------------------------------------------- status
+    @property
+    def encoder_id(self) -> str | None:
+        """The running encoder's id (known once the engine has warmed up)."""
+        e = self._encoder_id
+        return e() if callable(e) else e
+
     def status(self) -> TrayStatus:
         return TrayStatus(
             recording=self.recording,
@@ -226,6 +281,7 @@ class AppController(QObject):
             model=self.models.describe(),
             hotkeys=self.settings.hotkeys.bindings(),
             hotkeys_error=self.hotkeys_error,
+            note=self.note,
         )
 
     def refresh(self) -> None:
@@ -291,6 +347,11 @@ class AppController(QObject):
     def start_run(self) -> None:
         if self.recording or self.ending:
             return
+        if getattr(self.engine, "is_warm", True) is False:
+            raise ArcXError(
+                "ArcX is still getting ready (preparing the encoder for this machine); "
+                "start the run again in a moment"
+            )
         self.engine.start_run()
         self.recording = True
         self.extract_marked = False
@@ -394,15 +455,36 @@ class AppController(QObject):
             self.overlay.show_estimate(est)
 
     @pyqtSlot(str)
+    def _on_no_estimate(self, reason: str) -> None:
+        if not self.recording:
+            return
+        if reason == "no_model":
+            self.overlay.set_mode(OverlayMode.NO_MODEL)
+        elif reason == "no_frames":
+            self.overlay.set_mode(OverlayMode.WARMING)
+        elif reason.startswith("capture_"):
+            self.overlay.set_mode(
+                OverlayMode.CAPTURE_LOST, self.capture_message or CAPTURE_REASONS.get(reason, "")
+            )
+
+    @pyqtSlot(str)
     def _on_engine_error(self, message: str) -> None:
         log.warning("engine: %s", message)
+        self.capture_message = message
         if self.recording:
             self.overlay.set_mode(OverlayMode.CAPTURE_LOST, message)
         else:
             self.tray.notify("ArcX", message)
 
+    @pyqtSlot(str)
+    def _on_warming(self, message: str) -> None:
+        ready = message.startswith("engine ready")
+        self.note = "" if ready else f"getting ready: {message}"[:80]
+        self.refresh()
+
     @pyqtSlot()
     def _on_engine_recovered(self) -> None:
+        self.capture_message = ""
         if self.recording and self.overlay.mode is OverlayMode.CAPTURE_LOST:
             self.overlay.set_mode(
                 OverlayMode.WARMING if self.models.has_model else OverlayMode.NO_MODEL
@@ -480,7 +562,10 @@ class AppController(QObject):
         if self.training_dialog is None:
             factory = self.training_worker or _no_training
             dialog = TrainingDialog(
-                self._summary(), factory, can_roll_back=self.models.can_roll_back
+                self._summary(),
+                factory,
+                defaults=self.train_defaults,
+                can_roll_back=self.models.can_roll_back,
             )
             dialog.modelReady.connect(self.swap_model)
             dialog.rollbackRequested.connect(self.roll_back_model)

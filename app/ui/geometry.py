@@ -163,3 +163,25 @@ def nearest_corner(pos: tuple[int, int], size: tuple[int, int], screen: Rect) ->
     vertical = "top" if cy < screen.height / 2 else "bottom"
     corner: Corner = f"{vertical}-{horizontal}"  # type: ignore[assignment]
     return corner
+
+
+def overlay_capture_mask(
+    overlay: Rect, screen: Rect, dpr: float, region: Rect | None = None
+) -> Rect | None:
+    """Where the overlay lies in the captured image, so the engine can black it out.
+
+    overlay: the overlay window, global logical pixels.
+    screen: the captured monitor's geometry, global logical pixels.
+    dpr: that monitor's device pixel ratio.
+    region: the capture region (physical pixels, relative to the monitor), None = all.
+    Returns the rectangle in captured-image pixels (relative to the region's top-left),
+    or None when the overlay is not inside what is captured.
+    """
+    phys = to_physical(overlay.translated(-screen.left, -screen.top), dpr)
+    box = region or Rect(
+        0, 0, math.ceil(screen.width * dpr - 1e-9), math.ceil(screen.height * dpr - 1e-9)
+    )
+    inside = intersect(phys, box)
+    if inside.is_empty():
+        return None
+    return inside.translated(-box.left, -box.top)

@@ -232,9 +232,12 @@ class OverlayWindow(QWidget):
     Signals:
         placementChanged(str, object): the player dropped the overlay in unlock mode;
             the screen's name and the new `OverlayPlacement` (to save per monitor).
+        geometryChanged(object): the window moved or resized; its `geometry.Rect` in
+            global logical pixels (the engine masks that area out of the capture).
     """
 
     placementChanged = pyqtSignal(str, object)
+    geometryChanged = pyqtSignal(object)
 
     def __init__(
         self, settings: OverlaySettings | None = None, *, user32: Any | None = None
@@ -381,6 +384,18 @@ class OverlayWindow(QWidget):
             self._native.exclude_from_capture()
             self._native.assert_topmost()
             self._topmost_timer.start()
+
+    def window_rect(self) -> geometry.Rect:
+        g = self.frameGeometry()
+        return geometry.Rect(g.x(), g.y(), g.width(), g.height())
+
+    def moveEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().moveEvent(event)
+        self.geometryChanged.emit(self.window_rect())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.geometryChanged.emit(self.window_rect())
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         self._topmost_timer.stop()

@@ -5,7 +5,8 @@ widgets, checks the hotkeys (known keys, no duplicates) and lets pydantic valida
 rest (`app.core.config.Settings`); a problem is shown in words under the tabs and
 nothing is saved. Valid settings are saved through `app.core.config.save_settings` and
 announced with `applied`, which the app uses to apply what it can live (overlay,
-hotkeys, risk; capture changes take effect at the next run).
+hotkeys, risk); capture changes take effect when ArcX restarts (the engine's frame
+source is built once).
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ class SettingsDialog(QDialog):
         form.addRow("EV update every", self.interval)
         self.game_profile = QLineEdit()
         form.addRow("Game / map", self.game_profile)
-        note = QLabel("Capture changes take effect at the next run.")
+        note = QLabel("Monitor, region, rate and grabber take effect when ArcX restarts.")
         note.setStyleSheet("color: gray;")
         form.addRow(note)
         return w

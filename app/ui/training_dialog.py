@@ -89,6 +89,20 @@ def format_eta(seconds: float | None) -> str:
     return f"{s} s"
 
 
+# How the trainer's metrics are shown: key → (label, format); others get a generic line.
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    "best_val_loss": ("validation loss (best epoch)", "{:.4g}"),
+    "final_train_loss": ("training loss (last epoch)", "{:.4g}"),
+    "best_epoch": ("best epoch", "{}"),
+    "epochs_run": ("epochs run", "{}"),
+    "train_decisions": ("training decisions", "{:,}"),
+    "val_decisions": ("validation decisions", "{:,}"),
+    "value_scale": ("value scale (loot per unit)", "{:,.0f}"),
+    "samples_per_s": ("speed (samples/s)", "{:,.0f}"),
+    "seconds": ("training time (s)", "{:.0f}"),
+}
+
+
 def result_metrics(result: Any) -> dict[str, str]:
     """A trainer's result (dataclass, mapping or object) → label → text for the dialog."""
     raw: Mapping[str, Any]
@@ -105,7 +119,10 @@ def result_metrics(result: Any) -> dict[str, str]:
     for k, v in raw.items():
         if isinstance(v, bool) or v is None:
             continue
-        if isinstance(v, float):
+        if k in METRIC_LABELS and isinstance(v, int | float):
+            label, fmt = METRIC_LABELS[k]
+            out[label] = fmt.format(v)
+        elif isinstance(v, float):
             out[k.replace("_", " ")] = f"{v:.4g}"
         elif isinstance(v, int):
             out[k.replace("_", " ")] = str(v)
@@ -246,6 +263,8 @@ class TrainingDialog(QDialog):
         self.progress.setFormat("%p %")
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
+        if hasattr(worker, "epochEnded"):
+            worker.epochEnded.connect(self._on_epoch_end)
         worker.finished.connect(self._on_finished)
         worker.errored.connect(self._on_errored)
         self._set_running(True)
@@ -276,21 +295,21 @@ class TrainingDialog(QDialog):
         self.status.setText("Training…")
 
     def _on_progress(self, p: Any) -> None:
+        """A step (or epoch end): bar, ETA, train-loss curve. `p` is a TrainProgress."""
         total = int(getattr(p, "total_steps", 0) or 0)
         step = int(getattr(p, "step", 0) or 0)
         epoch = int(getattr(p, "epoch", 0) or 0)
-        frac = step / total if total else 0.0
-        self.progress.setValue(round(1000 * min(1.0, frac)))
-        x = frac * self._epochs if total else float(epoch)
+        epochs = int(getattr(p, "epochs", 0) or self._epochs)
+        self._epochs = epochs
+        frac = min(1.0, step / total) if total else 0.0
+        self.progress.setValue(round(1000 * frac))
         train_loss = getattr(p, "train_loss", None)
-        val_loss = getattr(p, "val_loss", None)
         if train_loss is not None:
-            self.chart.add_train(x, float(train_loss))
-        if val_loss is not None:
-            self.chart.add_val(x, float(val_loss))
+            self.chart.add_train(frac * epochs, float(train_loss))
+        val_loss = getattr(p, "val_loss", None)
         speed = getattr(p, "samples_per_s", None)
         eta = format_eta(getattr(p, "eta_s", None))
-        bits = [f"epoch {epoch + 1 if total else epoch}/{self._epochs}"]
+        bits = [f"epoch {epoch}/{epochs}"]
         if train_loss is not None:
             bits.append(f"train loss {float(train_loss):.4g}")
         if val_loss is not None:
@@ -301,10 +320,16 @@ class TrainingDialog(QDialog):
         self.status.setText(" · ".join(bits))
         self.progress.setFormat(f"%p %  ·  ETA {eta}")
 
+    def _on_epoch_end(self, p: Any) -> None:
+        """An epoch's validation: one point on the validation curve."""
+        val_loss = getattr(p, "val_loss", None)
+        if val_loss is not None:
+            self.chart.add_val(float(getattr(p, "epoch", 0)), float(val_loss))
+
     def _on_finished(self, result: Any) -> None:
         self._done()
         self.last_result = result
-        if getattr(result, "cancelled", False):
+        if getattr(result, "stopped", None) == "cancelled" or getattr(result, "cancelled", False):
             self.status.setText("Cancelled. The model in use is unchanged.")
             self.progress.setFormat("cancelled")
             return

@@ -85,6 +85,8 @@ class TrayStatus:
     """action → key, to show next to the menu items"""
     hotkeys_error: str | None = None
     """why global hotkeys do not work (None when they do)"""
+    note: str = ""
+    """a passing state worth a tooltip line, e.g. "getting ready: …" """
 
 
 def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
@@ -148,6 +150,8 @@ def tooltip(status: TrayStatus) -> str:
     lines = [f"ArcX — {state}, {status.risk}"]
     if status.device:
         lines.append(status.device)
+    if status.note:
+        lines.append(status.note)
     if status.hotkeys_error:
         lines.append("hotkeys off: use the menu")
     return "\n".join(lines)[:127]

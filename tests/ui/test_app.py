@@ -56,13 +56,19 @@ def started(qtbot, monkeypatch):
     monkeypatch.setattr(TrayIcon, "notify", lambda self, title, msg: notes.append((title, msg)))
     engines = []
     shutdowns = []
+    masks = []
 
     def factory(settings, report, bridge):
         assert isinstance(settings, Settings) and isinstance(bridge, EngineBridge)
         engine = FakeEngine()
         engines.append(engine)
         return ui_app.Parts(
-            engine, NoModels(), bridge, "enc-x", shutdown=lambda: shutdowns.append(1)
+            engine,
+            NoModels(),
+            bridge,
+            "enc-x",
+            shutdown=lambda: shutdowns.append(1),
+            set_overlay_rect=masks.append,
         )
 
     key = f"arcx-test-{uuid.uuid4().hex[:8]}"
@@ -85,6 +91,7 @@ def started(qtbot, monkeypatch):
             running.append(r)
         return r
 
+    start.masks = masks
     yield start, notes, engines, shutdowns
     for r in running:
         r.reporter.uninstall()
@@ -137,3 +144,13 @@ def test_quit_ends_an_active_run_unlabelled_and_shuts_down(qtbot, started):
     r.tray.backend.actions[A.QUIT].trigger()
     assert engines[0].calls == ["start_run", ("end_run", None, None)]
     assert shutdowns == [1]
+
+
+def test_the_overlay_rectangle_goes_to_the_engine(qtbot, started):
+    start, _, _, _ = started
+    r = start()
+    overlay = r.controller.overlay
+    assert start.masks and start.masks[-1] == overlay.window_rect()
+    overlay.show()  # a hidden window gets its move event when shown
+    overlay.move(overlay.x() - 40, overlay.y() + 30)
+    assert start.masks[-1] == overlay.window_rect()

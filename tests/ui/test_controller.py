@@ -4,6 +4,8 @@ The engine here is a small fake that records through the real `RunRecorder`, so 
 runs the tray starts and ends are real runs on disk, labelled through the real store.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from PyQt6.QtWidgets import QApplication
@@ -263,3 +265,50 @@ def test_swap_and_roll_back(qtbot, ctx):
 def test_about_names_version_device_model_encoder(ctx):
     text = ctx.c.about_text()
     assert "ArcX" in text and "cpu: test" in text and "enc-test" in text and "Model:" in text
+
+
+@dataclass(frozen=True)
+class Tick:
+    ev: object
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    message: str
+
+
+def test_ticks_without_ev_say_why_on_the_overlay(qtbot, ctx):
+    trigger(ctx.tray, A.START_RUN)
+    bridge = ctx.c.bridge
+    bridge.on_tick(Tick(None, "no_frames"))
+    qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.WARMING)
+    bridge.on_tick(Tick(None, "no_model"))
+    qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.NO_MODEL)
+    bridge.on_tick(Tick(None, "capture_black"))
+    qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.CAPTURE_LOST)
+    assert ctx.overlay.view().detail == "the captured screen is black"
+    bridge.on_notice(Notice("capture_problem", "the game window is minimised"))
+    qtbot.waitUntil(lambda: ctx.overlay.view().detail == "the game window is minimised")
+    bridge.on_notice(Notice("capture_ok", "frames are back"))
+    qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.NO_MODEL)
+    est = compute_ev(np.stack([np.linspace(0, 2, 16), np.linspace(0, 1, 16)]), "neutral")
+    bridge.on_tick(Tick(est, None))
+    qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.LIVE)
+
+
+def test_engine_info_notices_reach_the_tray_and_warm_up_shows_in_the_tooltip(qtbot, ctx):
+    ctx.c.bridge.on_notice(Notice("fps_lowered", "capturing at 4 FPS instead of 8"))
+    qtbot.waitUntil(lambda: ("ArcX", "capturing at 4 FPS instead of 8") in ctx.notes)
+    ctx.c.bridge.on_warming("checking the encoder paths")
+    qtbot.waitUntil(lambda: "getting ready" in ctx.tray.backend.icon.toolTip())
+    ctx.c.bridge.on_warming("engine ready: fp32 encoder, 8 FPS")
+    qtbot.waitUntil(lambda: "getting ready" not in ctx.tray.backend.icon.toolTip())
+
+
+def test_a_run_cannot_start_before_the_engine_is_warm(qtbot, ctx):
+    ctx.engine.is_warm = False
+    trigger(ctx.tray, A.START_RUN)
+    assert not ctx.c.recording
+    assert any("getting ready" in msg for _, msg in ctx.notes)

@@ -114,3 +114,22 @@ def test_nearest_corner():
     assert nearest_corner((1920 + 2300, 10), size, SCREEN) == "top-right"
     assert nearest_corner((1930, 1250), size, SCREEN) == "bottom-left"
     assert nearest_corner((1920 + 2300, 1250), size, SCREEN) == "bottom-right"
+
+
+def test_overlay_capture_mask_whole_monitor_at_150_percent():
+    from app.ui.geometry import overlay_capture_mask
+
+    screen = Rect(1280, 0, 1280, 720)  # second monitor, logical; 1920×1080 physical
+    overlay = Rect(1280 + 1000, 20, 270, 142)
+    assert overlay_capture_mask(overlay, screen, 1.5) == Rect(1500, 30, 405, 213)
+
+
+def test_overlay_capture_mask_relative_to_the_region_and_clipped():
+    from app.ui.geometry import overlay_capture_mask
+
+    screen = Rect(0, 0, 1920, 1080)
+    region = Rect(1600, 0, 320, 200)  # the overlay's corner of the screen only
+    overlay = Rect(1700, 24, 270, 142)
+    assert overlay_capture_mask(overlay, screen, 1.0, region) == Rect(100, 24, 220, 142)
+    assert overlay_capture_mask(Rect(0, 900, 100, 100), screen, 1.0, region) is None
+    assert overlay_capture_mask(Rect(5000, 0, 10, 10), screen, 1.0) is None  # other monitor

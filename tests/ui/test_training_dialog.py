@@ -19,7 +19,10 @@ pytestmark = pytest.mark.gui
 
 @dataclass(frozen=True)
 class Progress:
+    """Shaped like app.core.training.trainer.TrainProgress (epoch is 1-based)."""
+
     epoch: int
+    epochs: int
     step: int
     total_steps: int
     train_loss: float
@@ -31,12 +34,13 @@ class Progress:
 @dataclass(frozen=True)
 class Result:
     metrics: dict
-    cancelled: bool = False
+    stopped: str = "completed"
 
 
 class ScriptedWorker(QObject):
     started = pyqtSignal()
     progress = pyqtSignal(object)
+    epochEnded = pyqtSignal(object)
     finished = pyqtSignal(object)
     errored = pyqtSignal(str)
 
@@ -116,12 +120,16 @@ def test_progress_moves_the_bar_chart_and_eta(dialog):
     dialog.epochs.setValue(2)
     dialog.start()
     w = dialog.workers[0]
-    w.progress.emit(Progress(0, 5, 20, 0.5, None, 1000.0, 90.0))
+    w.progress.emit(Progress(1, 2, 5, 20, 0.5, None, 1000.0, 90.0))
     assert dialog.progress.value() == 250
-    assert "ETA 1 min 30 s" in dialog.status.text() and "train loss 0.5" in dialog.status.text()
-    w.progress.emit(Progress(0, 10, 20, 0.4, 0.45, 1000.0, 45.0))
-    assert dialog.chart.train == [(0.5, 0.5), (1.0, 0.4)]
-    assert dialog.chart.val == [(1.0, 0.45)]
+    text = dialog.status.text()
+    assert "epoch 1/2" in text and "ETA 1 min 30 s" in text and "train loss 0.5" in text
+    end_of_epoch = Progress(1, 2, 10, 20, 0.4, 0.45, 1000.0, 45.0)
+    w.progress.emit(end_of_epoch)
+    w.epochEnded.emit(end_of_epoch)
+    w.progress.emit(Progress(2, 2, 11, 20, 0.39, 0.45, 1000.0, 40.0))  # val of epoch 1 again
+    assert dialog.chart.train == [(0.5, 0.5), (1.0, 0.4), (1.1, 0.39)]
+    assert dialog.chart.val == [(1.0, 0.45)]  # one point per epoch, not per step
 
 
 def test_cancel_asks_the_worker_to_stop_and_keeps_the_model(qtbot, dialog):
@@ -130,7 +138,7 @@ def test_cancel_asks_the_worker_to_stop_and_keeps_the_model(qtbot, dialog):
     dialog.cancel_button.click()
     assert w.stop_requested
     with qtbot.assertNotEmitted(dialog.modelReady):
-        w.finished.emit(Result({}, cancelled=True))
+        w.finished.emit(Result({}, stopped="cancelled"))
     assert "Cancelled" in dialog.status.text()
     assert not dialog.running and dialog.start_button.isEnabled()
 
@@ -138,11 +146,12 @@ def test_cancel_asks_the_worker_to_stop_and_keeps_the_model(qtbot, dialog):
 def test_finish_shows_metrics_and_hands_the_result_over(qtbot, dialog):
     dialog.start()
     w = dialog.workers[0]
-    result = Result({"val_loss": 0.0791, "epochs": 12})
+    result = Result({"best_val_loss": 0.0791, "epochs_run": 12, "train_decisions": 41280})
     with qtbot.waitSignal(dialog.modelReady) as blocker:
         w.finished.emit(result)
     assert blocker.args == [result]
-    assert "val loss" in dialog.metrics_label.text() and "0.0791" in dialog.metrics_label.text()
+    text = dialog.metrics_label.text()
+    assert "validation loss (best epoch)" in text and "0.0791" in text and "41,280" in text
     dialog.show_swap_result(True, "New model in use.", can_roll_back=True)
     assert dialog.status.text() == "New model in use." and dialog.rollback_button.isEnabled()
     dialog.show_swap_result(False, "encoder mismatch")
