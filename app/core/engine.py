@@ -168,6 +168,7 @@ class Engine:
         self._prev_frame: Frame | None = None
         self._prev_latent: np.ndarray | None = None
         self._slow_streak = 0
+        self._frame_pushed = threading.Event()  # set by every ring push; inference aligns to it
         self._tick_listeners: list[Callable[[EVTick], None]] = []
         self._notice_listeners: list[Callable[[Notice], None]] = []
         self.notices: deque[Notice] = deque(maxlen=50)
@@ -436,6 +437,7 @@ class Engine:
                 idx = self.recorder.add_frame(z, t - run.t0)
                 frame_idx = idx if idx >= 0 else None
                 self._last_frame_idx = frame_idx
+        self._frame_pushed.set()
         return FrameResult(t, True, encode_ms is not None, True, frame_idx, None, grab_ms, pre_ms, encode_ms)
 
     def _report(self, changed: bool, problem: str | None, message: str) -> None:
@@ -531,10 +533,18 @@ class Engine:
         return tick
 
     def run_inference(self, stop: threading.Event, on_tick: Callable[[EVTick], None] | None = None) -> None:
-        """Inference-thread body: one tick every `interval_s` until `stop` is set."""
+        """Inference-thread body: one tick every `interval_s` until `stop` is set.
+
+        Each tick waits for the next frame to land in the ring (at most one frame period),
+        so the EV is computed on the freshest latent: the capture-to-EV age is then about
+        encode + Q-net instead of that plus up to a frame period of waiting.
+        """
         self._require_warm()
 
         def step() -> None:
+            self._frame_pushed.clear()
+            if not stop.is_set():
+                self._frame_pushed.wait(1.0 / self._fps)
             tick = self.inference_once()
             if on_tick is not None:
                 on_tick(tick)

@@ -65,7 +65,7 @@ class EngineConfig:
     """map/game name stored with each run"""
     min_fps: float = 2.0
     """the frame rate is never lowered below this"""
-    budget_fraction: float = 0.8
+    budget_fraction: float = 0.9
     """a frame may take this fraction of its period before the frame rate is lowered"""
     slow_frames: int = 8
     """consecutive over-budget frames before the frame rate is lowered"""

@@ -300,8 +300,11 @@ def test_stalled_then_lost_capture() -> None:
 def test_warm_up_lowers_fps_on_a_slow_machine() -> None:
     timer = Clock()
     engine = make_engine(timer=timer, encoder=FakeEncoder(timer, cost_s=0.3), fps=8.0, min_fps=2.0)
-    assert engine.fps == 2.5  # 0.8 × 1000 / 300 ms = 2.67 → 2.5
-    assert any(n.kind == "fps_lowered" and "2.5 FPS" in n.message for n in engine.notices)
+    timer2 = Clock()
+    slower = make_engine(timer=timer2, encoder=FakeEncoder(timer2, cost_s=0.32), fps=8.0)
+    assert slower.fps == 2.5  # 0.9 × 1000 / 320 = 2.8 → rounded down to a half step
+    assert engine.fps == 3.0  # 0.9 × 1000 / 300 ms
+    assert any(n.kind == "fps_lowered" and "3 FPS" in n.message for n in engine.notices)
 
 
 def test_fps_is_lowered_when_encoding_falls_behind_at_run_time() -> None:
@@ -312,7 +315,7 @@ def test_fps_is_lowered_when_encoding_falls_behind_at_run_time() -> None:
     enc.cost_s = 0.2  # the game started: encoding now takes 200 ms
     for _ in range(4):
         engine.capture_once()
-    assert engine.fps == 4.0  # 0.8 × 1000 / 200
+    assert engine.fps == 4.5  # 0.9 × 1000 / 200
     assert engine.notices[-1].kind == "fps_lowered"
 
 
