@@ -79,3 +79,36 @@ def test_the_real_self_test_from_source(capsys: pytest.CaptureFixture[str]) -> N
     assert status == 0, out
     for step in ("modules", "device", "encoder", "qnet", "pipeline", "runtimes", "overlay"):
         assert f"ok   {step}" in out
+
+
+def _save_player_model(encoder_id: str) -> None:
+    from app.core import paths
+    from app.core.model.checkpoint import save_checkpoint
+    from app.core.model.qnet import QNetConfig, TemporalQNet
+
+    save_checkpoint(
+        paths.user_models_dir() / "qnet.safetensors",
+        TemporalQNet(QNetConfig()),
+        encoder_id=encoder_id,
+        value_scale=250.0,
+        epoch=7,
+        val_loss=0.25,
+    )
+
+
+def test_qnet_step_uses_the_players_model_and_fails_on_a_foreign_one() -> None:
+    from app.core.model.encoder import load_encoder
+
+    _, info = load_encoder()
+    steps = (("encoder", selftest._step_encoder), ("qnet", selftest._step_qnet))
+
+    _save_player_model(info.encoder_id)
+    results, _ = selftest.run_steps(steps)
+    assert results[1].ok and "qnet.safetensors (epoch 7, val loss 0.25)" in results[1].detail
+
+    _save_player_model("0123456789abcdef")  # trained on another encoder's latents
+    results, _ = selftest.run_steps(steps)
+    assert not results[1].ok
+    assert (
+        "CheckpointMismatchError" in results[1].detail and "0123456789abcdef" in results[1].detail
+    )

@@ -183,23 +183,20 @@ def _step_qnet(ctx: _Context) -> str:
 
 
 def _trained_qnet(ctx: _Context) -> str | None:
-    """The player's newest Q-net checkpoint, checked against the encoder; None if none."""
-    from app.core import paths
-    from app.core.model.checkpoint import QNET_FORMAT, load_checkpoint, read_metadata
+    """The player's model, where the trainer installs it and the app loads it; None if none.
 
-    candidates = [
-        p
-        for p in sorted(
-            paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime
-        )
-        if read_metadata(p).get("format") == QNET_FORMAT
-    ]
-    if not candidates:
+    It must load and fit the running encoder: a model the app cannot use is a failure.
+    """
+    from app.core import paths
+    from app.core.model.checkpoint import load_checkpoint
+
+    trainer = _require("app.core.training.trainer")
+    path = paths.user_models_dir() / trainer.DEFAULT_MODEL_NAME
+    if not path.is_file():
         return None
-    path = candidates[-1]
     _, meta = load_checkpoint(path, expected_encoder_id=ctx.encoder_info.encoder_id)
     ctx.qnet_path = path
-    return f"trained model {path.name} (epoch {meta.epoch}, val loss {meta.val_loss:.4g})"
+    return f"trained model {path} (epoch {meta.epoch}, val loss {meta.val_loss:.4g})"
 
 
 def _step_pipeline(ctx: _Context) -> str:
