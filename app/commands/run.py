@@ -74,11 +74,18 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+# The trainer installs the player's model under this name (app.core.training.trainer).
+MODEL_NAME = "qnet.safetensors"
+
+
 def default_model() -> Path | None:
-    """The newest checkpoint in the user's models folder, if any."""
+    """The player's model in the user's models folder, else the newest checkpoint there."""
     from app.core import paths
 
-    found = sorted(paths.user_models_dir().glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
+    folder = paths.user_models_dir()
+    if (folder / MODEL_NAME).is_file():
+        return folder / MODEL_NAME
+    found = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
     return found[-1] if found else None
 
 

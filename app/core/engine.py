@@ -404,7 +404,7 @@ class Engine:
         self.latency.add("grab", grab_ms)
         if raw is None:
             verdict = self.health.missing(t)
-            self._report(verdict.changed, verdict.problem, verdict.describe())
+            self._report(verdict.problem, verdict.describe())
             return FrameResult(t, False, False, False, None, verdict.problem, grab_ms, None, None)
         self.counts["seen"] += 1
         p1 = self.timer()
@@ -414,7 +414,7 @@ class Engine:
         identical = self._prev_frame is not None and np.array_equal(frame, self._prev_frame)
         self._prev_frame = frame
         verdict = self.health.frame(frame, t, identical=identical)
-        self._report(verdict.changed, verdict.problem, verdict.describe())
+        self._report(verdict.problem, verdict.describe())
         if not verdict.feed:
             return FrameResult(t, True, False, False, None, verdict.problem, grab_ms, pre_ms, None)
         encode_ms: float | None = None
@@ -440,9 +440,10 @@ class Engine:
         self._frame_pushed.set()
         return FrameResult(t, True, encode_ms is not None, True, frame_idx, None, grab_ms, pre_ms, encode_ms)
 
-    def _report(self, changed: bool, problem: str | None, message: str) -> None:
-        self._capture_problem = problem
-        if changed:
+    def _report(self, problem: str | None, message: str) -> None:
+        """Notify when the capture problem changes (also back from "lost" after a restart)."""
+        if problem != self._capture_problem:
+            self._capture_problem = problem
             self._notify("capture_problem" if problem else "capture_ok", message)
 
     def _adapt_fps(self, step_ms: float) -> None:

@@ -58,7 +58,7 @@ class FakeEncoder:
 def make_engine(source=None, *, recorder=None, clock=None, timer=None, encoder=None, **cfg) -> Engine:
     clock = clock or Clock()
     engine = Engine(
-        source or SyntheticSource(320, 180),
+        source if source is not None else SyntheticSource(320, 180),
         config=EngineConfig(**cfg),
         recorder=recorder,
         encoder=encoder or FakeEncoder(),
@@ -425,3 +425,21 @@ def test_engine_threads_report_a_loop_error() -> None:
     assert threads.wait(60)
     threads.stop()
     assert threads.error is not None and "not found" in str(threads.error)
+
+
+def test_capture_back_after_a_lost_source_is_reported(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "two.npz"
+    np.savez(path, frames=np.stack([np.full((90, 160, 3), v, np.uint8) for v in (50, 90)]))
+    notices: list[Notice] = []
+    engine = make_engine(ReplaySource(path, loop=False), clock=clock)
+    engine.subscribe(on_notice=notices.append)
+    engine.capture_once()
+    engine.capture_once()
+    with pytest.raises(CaptureLost):
+        engine.capture_once()
+    assert engine.status().capture_problem == "lost"
+    engine.open_source()  # what a restarted capture worker does
+    assert engine.capture_once().fed
+    assert [n.kind for n in notices] == ["capture_lost", "capture_ok"]
+    assert engine.status().capture_problem is None

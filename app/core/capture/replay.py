@@ -65,7 +65,9 @@ class ReplaySource:
         self._files: list[Path] | None = None
         self._index = 0
 
-    def __len__(self) -> int:
+    @property
+    def count(self) -> int:
+        """Frames available (0 before `open`). Not `__len__`: a source is never falsy."""
         if self._frames is not None:
             return len(self._frames)
         return len(self._files or [])
@@ -80,13 +82,13 @@ class ReplaySource:
         else:
             raise CaptureError(f"replay needs a folder of images or an .npz, not {self.path.name}")
         self._index = 0
-        log.info("replaying %d frames from %s", len(self), self.path)
+        log.info("replaying %d frames from %s", self.count, self.path)
 
     def grab(self) -> Frame | None:
-        n = len(self)
+        n = self.count
         if n == 0:
             self.open()
-            n = len(self)
+            n = self.count
         if self._index >= n:
             if not self.loop:
                 raise CaptureLost(f"replay of {self.path.name} ended after {n} frames")
