@@ -30,10 +30,10 @@ class AutopilotConfig:
     decision_every: int = 4  # frames between decisions (4 at 8 FPS = the 0.5 s inference tick)
     loot_ref: float = 300.0  # loot that counts as "a good haul" in the score
     enemy_weight: float = 0.5  # weight of visible enemies (as a fraction of enemy_max) in the score
-    threshold_min: float = 0.3  # per-run threshold on the score, log-uniform between min
-    threshold_max: float = 3.0  # and max: cautious players leave early, greedy ones late
+    threshold_min: float = 0.7  # per-run threshold on the score, log-uniform between min
+    threshold_max: float = 6.0  # and max: cautious players leave early, greedy ones late
     noise_sd: float = 0.12  # Gaussian noise on the score at each decision
-    max_time_min_s: float = 60.0  # per-run time after which the player leaves anyway, uniform
+    max_time_min_s: float = 70.0  # per-run time after which the player leaves anyway, uniform
     max_time_max_s: float = 140.0  # between min and max
     min_time_s: float = 20.0  # never extract before this (the player just got in)
     timer_margin: float = 1.3  # leave when time left < margin × walk time + timer_buffer_s
@@ -105,19 +105,24 @@ def wants_extract(
 ) -> NDArray[np.bool_]:
     """The autopilot's action for every row: True = extract now.
 
-    Rows that are not looting, or not at a decision tick, get False. Draws one normal per
-    row from `rng` on every call, whatever the rows' phases, so a batch is reproducible.
+    Rows that are not looting, or not at a decision tick, get False. When any row decides,
+    draws one normal per row from `rng` (whatever the rows' phases), so a batch is
+    reproducible from its seed.
     """
     n = len(a)
-    tick = (a.step % config.decision_every) == 0
+    decide = ((a.step % config.decision_every) == 0) & (a.phase == Phase.LOOTING.value)  # (n,)
+    if not decide.any():
+        return decide
     noise = rng.standard_normal(n) * config.noise_sd
     t = a.step / sim.fps
-    dist = np.hypot(a.extract_x - a.x, a.extract_y - a.y)
+    dx = a.extract_x - a.x
+    dy = a.extract_y - a.y
+    walk_s = np.sqrt(dx * dx + dy * dy) / sim.walk_speed
     time_left = sim.max_raid_s - t
     leave = (score(a, config, sim) + noise > params.threshold) & (t >= config.min_time_s)
     leave |= t >= params.max_time_s
-    leave |= time_left < config.timer_margin * dist / sim.walk_speed + config.timer_buffer_s
-    return leave & tick & (a.phase == Phase.LOOTING)
+    leave |= time_left < config.timer_margin * walk_s + config.timer_buffer_s
+    return leave & decide
 
 
 class Autopilot:
@@ -148,6 +153,8 @@ class Autopilot:
 
     def __call__(self, state: GameState) -> Action:
         """The action for `state`: "extract" or "stay"."""
+        if state.step % self.config.decision_every or state.phase != Phase.LOOTING:
+            return "stay"  # as `wants_extract` would say, without building arrays
         a = RaidArrays.from_states([state])
         go = wants_extract(a, self.arrays(1), self.config, state.config, self.rng)
         return "extract" if bool(go[0]) else "stay"

@@ -18,6 +18,7 @@ same function, so the two cannot drift apart. All randomness comes from an expli
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -30,9 +31,9 @@ Action = Literal["stay", "extract"]
 Outcome = Literal["extracted", "died"]
 ACTIONS: tuple[Action, Action] = ("stay", "extract")
 
-# Uniform draws per row and step: event, event size, enemy leaves, enemy arrives, death,
-# loot burst, burst size.
-_N_UNIFORM = 7
+# Uniform draws per row and step: event, enemy leaves, enemy arrives, death, loot burst,
+# cache spotted, cache opened, turn.
+_N_UNIFORM = 8
 
 
 class Phase(IntEnum):
@@ -44,6 +45,13 @@ class Phase(IntEnum):
     DEAD = 3
 
 
+# The phases as plain int8 for the array code (enum attribute lookups are slow in hot loops).
+_LOOTING = np.int8(Phase.LOOTING)
+_EXTRACTING = np.int8(Phase.EXTRACTING)
+_EXTRACTED = np.int8(Phase.EXTRACTED)
+_DEAD = np.int8(Phase.DEAD)
+
+
 @dataclass(frozen=True)
 class SimConfig:
     """Parameters of the simulated raid. Times in seconds, distances in metres, value in credits."""
@@ -51,25 +59,31 @@ class SimConfig:
     fps: int = 8  # frames (steps) per second of game time: one step is 1/fps s
     max_raid_s: float = 150.0  # raid timer: still inside when it runs out = missing in action (value 0)
     # Loot
-    loot_burst_rate: float = 0.5  # loot bursts per second at the start of the raid
-    loot_decay_s: float = 70.0  # e-folding time of the burst rate (the area gets picked clean)
-    loot_threat_bonus: float = 1.5  # burst rate × (1 + bonus · threat): hot zones hold more loot
-    loot_burst_mean: float = 30.0  # mean value of one burst (exponentially distributed)
+    loot_burst_rate: float = 0.3  # small finds per second at the start of the raid
+    loot_decay_s: float = 90.0  # e-folding time of finds and caches (the area gets picked clean)
+    loot_threat_bonus: float = 1.5  # find rate × (1 + bonus · threat): hot zones hold more loot
+    loot_burst_mean: float = 20.0  # mean value of one small find (exponentially distributed)
+    cache_rate: float = 0.1  # loot caches (crates) spotted per second at the start of the raid
+    cache_max: int = 3  # most caches in view at once
+    cache_open_s: float = 4.0  # mean time to open one cache in view
+    cache_mean: float = 110.0  # mean value of one cache (exponentially distributed)
     # Threat
     threat_start: float = 0.05  # base threat when the raid starts
-    threat_ramp_s: float = 130.0  # time for the base threat to climb from threat_start to 1
+    threat_ramp_s: float = 150.0  # time for the base threat to climb from threat_start to 1 (heat 1)
     threat_ramp_power: float = 1.3  # shape of the climb (>1: slow start, steep end)
+    heat_min: float = 0.45  # per-raid speed of the climb ("how busy the server is"), uniform
+    heat_max: float = 1.4  # between min and max; shown on screen through the threat itself
     event_rate: float = 1.0 / 20.0  # random events (gunfire, airdrop) per second
     event_surge_min: float = 0.1  # smallest threat surge an event adds
     event_surge_max: float = 0.4  # largest threat surge an event adds
     event_decay_s: float = 8.0  # e-folding time of a surge
     # Enemies
-    enemy_max: int = 6  # most enemies visible at once; the mean on screen is threat · enemy_max
+    enemy_max: int = 6  # most enemies visible at once; the mean on screen is enemy_max · threat²
     enemy_stay_s: float = 3.0  # mean time one enemy stays in view
     # Hazard (deaths per second); per-step death probability is 1 - exp(-hazard / fps)
-    hazard_base: float = 0.001  # calm, empty map
-    hazard_threat: float = 0.03  # × threat²
-    hazard_enemy: float = 0.003  # per visible enemy
+    hazard_base: float = 0.0005  # calm, empty map
+    hazard_threat: float = 0.015  # × threat²
+    hazard_enemy: float = 0.004  # per visible enemy
     hazard_loot_scale: float = 3000.0  # hazard × (1 + loot / scale): a full pack slows you down
     extract_hazard_factor: float = 0.6  # hazard multiplier during the walk out (moving, not fighting)
     # Movement
@@ -91,6 +105,8 @@ class SimConfig:
             raise ValueError("walk_speed must be positive and wander_speed not negative")
         if min(self.hazard_base, self.hazard_threat, self.hazard_enemy) < 0:
             raise ValueError("hazard rates must not be negative")
+        if not 0 <= self.heat_min <= self.heat_max:
+            raise ValueError("need 0 <= heat_min <= heat_max")
         if self.event_surge_min > self.event_surge_max:
             raise ValueError("event_surge_min must not exceed event_surge_max")
         if self.enemy_max < 0 or self.enemy_stay_s <= 0:
@@ -106,18 +122,25 @@ class SimConfig:
         """Steps until the raid timer runs out."""
         return int(round(self.max_raid_s * self.fps))
 
-    def base_threat(self, time_s: NDArray[np.float64] | float) -> NDArray[np.float64]:
-        """Threat without events at `time_s` seconds into the raid (array or scalar)."""
+    def threat_ramp(self, time_s: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        """The climb of the base threat at `time_s` (0 at the start, 1 at threat_ramp_s)."""
         frac = np.clip(np.asarray(time_s, dtype=np.float64) / self.threat_ramp_s, 0.0, 1.0)
-        return self.threat_start + (1.0 - self.threat_start) * frac**self.threat_ramp_power
+        return frac**self.threat_ramp_power
+
+    def base_threat(
+        self, time_s: NDArray[np.float64] | float, heat: NDArray[np.float64] | float = 1.0
+    ) -> NDArray[np.float64]:
+        """Threat without events at `time_s` seconds into a raid of `heat` (arrays or scalars)."""
+        ramp = self.threat_ramp(time_s)
+        return np.minimum(self.threat_start + (1.0 - self.threat_start) * heat * ramp, 1.0)
 
 
 @dataclass(frozen=True)
 class GameState:
     """Everything about one raid at one step, except the random generator.
 
-    Every field that drives the dynamics is drawn on screen (see `render.py`), except the
-    surge/base split of threat, which follows from the threat and the raid timer.
+    Every field that drives the dynamics is drawn on screen (see `render.py`) except `heat`
+    and `surge`, the parts of threat: they show through the threat bar and how it moves.
     """
 
     config: SimConfig = field(repr=False)  # the raid's parameters (for times and scales)
@@ -126,7 +149,9 @@ class GameState:
     loot: float  # value carried (kept on death for display; the final value is then 0)
     threat: float  # 0..1: base threat (rises with time) + event surge, clipped
     surge: float  # the event part of threat (decays)
+    heat: float  # this raid's speed of the threat climb (see SimConfig.heat_min)
     enemies: int  # enemies on screen
+    caches: int  # unopened loot caches on screen
     x: float  # player position (m)
     y: float
     heading: float  # direction the player faces (rad)
@@ -190,14 +215,17 @@ def initial_state(config: SimConfig, rng: np.random.Generator) -> GameState:
     bearing = rng.uniform(0.0, 2.0 * math.pi)
     heading = rng.uniform(0.0, 2.0 * math.pi)
     ex, ey = rng.uniform(-500.0, 500.0, size=2)
+    heat = rng.uniform(config.heat_min, config.heat_max)
     return GameState(
         config=config,
         step=0,
         phase=Phase.LOOTING,
         loot=0.0,
-        threat=float(config.base_threat(0.0)),
+        threat=float(config.base_threat(0.0, heat)),
+        heat=float(heat),
         surge=0.0,
         enemies=0,
+        caches=0,
         x=float(ex + dist * math.cos(bearing)),
         y=float(ey + dist * math.sin(bearing)),
         heading=float(heading),
@@ -210,7 +238,7 @@ class RaidArrays:
     """Many raids as parallel arrays, one row per raid: the form the dynamics work on."""
 
     __slots__ = (
-        "step", "phase", "loot", "threat", "surge", "enemies",
+        "step", "phase", "loot", "threat", "surge", "heat", "enemies", "caches",
         "x", "y", "heading", "extract_x", "extract_y", "extract_step",
     )  # fmt: skip
 
@@ -220,7 +248,9 @@ class RaidArrays:
         self.loot = np.zeros(n)
         self.threat = np.zeros(n)
         self.surge = np.zeros(n)
+        self.heat = np.ones(n)
         self.enemies = np.zeros(n, dtype=np.int64)
+        self.caches = np.zeros(n, dtype=np.int64)
         self.x = np.zeros(n)
         self.y = np.zeros(n)
         self.heading = np.zeros(n)
@@ -242,7 +272,7 @@ class RaidArrays:
                 vals = [-1 if s.extract_step is None else s.extract_step for s in states]
             else:
                 vals = [getattr(s, name) for s in states]
-            getattr(a, name)[:] = np.repeat(np.asarray(vals), repeats)
+            getattr(a, name)[:] = np.repeat(vals, repeats) if repeats > 1 else vals
         return a
 
     def take(self, idx: NDArray[np.intp]) -> RaidArrays:
@@ -262,7 +292,9 @@ class RaidArrays:
             loot=float(self.loot[i]),
             threat=float(self.threat[i]),
             surge=float(self.surge[i]),
+            heat=float(self.heat[i]),
             enemies=int(self.enemies[i]),
+            caches=int(self.caches[i]),
             x=float(self.x[i]),
             y=float(self.y[i]),
             heading=float(self.heading[i]),
@@ -273,11 +305,11 @@ class RaidArrays:
 
     def active(self) -> NDArray[np.bool_]:
         """Rows whose raid is still going on."""
-        return self.phase <= Phase.EXTRACTING
+        return self.phase <= _EXTRACTING
 
     def final_values(self) -> NDArray[np.float64]:
         """Banked loot per row: loot if extracted, else 0 (dead or still inside)."""
-        return np.where(self.phase == Phase.EXTRACTED, self.loot, 0.0)
+        return np.where(self.phase == _EXTRACTED, self.loot, 0.0)
 
 
 def hazard_per_s(a: RaidArrays, config: SimConfig) -> NDArray[np.float64]:
@@ -287,7 +319,7 @@ def hazard_per_s(a: RaidArrays, config: SimConfig) -> NDArray[np.float64]:
         + config.hazard_threat * a.threat**2
         + config.hazard_enemy * a.enemies
     ) * (1.0 + a.loot / config.hazard_loot_scale)
-    return np.where(a.phase == Phase.EXTRACTING, h * config.extract_hazard_factor, h)
+    return np.where(a.phase == _EXTRACTING, h * config.extract_hazard_factor, h)
 
 
 def step_arrays(
@@ -305,60 +337,106 @@ def step_arrays(
         raise ValueError(f"extract must have shape ({n},), got {extract.shape}")
     c = config
     dt = c.dt
-    u = rng.random((_N_UNIFORM, n))  # (7, n)
-    turn = rng.standard_normal(n)
+    tables = _tables(c)
+    # One uniform per row for each random choice. Where a choice is "u < p", u / p is again
+    # uniform on [0, 1) given the choice, and sizes (event surge, burst value) reuse it.
+    u_event, u_leave, u_arrive, u_death, u_burst, u_spot, u_open, u_turn = rng.random((_N_UNIFORM, n))
 
-    start = extract & (a.phase == Phase.LOOTING)
-    a.phase[start] = Phase.EXTRACTING
-    a.extract_step[start] = a.step[start]
+    start = extract & (a.phase == _LOOTING)
+    if start.any():
+        a.phase[start] = _EXTRACTING
+        a.extract_step[start] = a.step[start]
 
-    active = a.active()
-    looting = active & (a.phase == Phase.LOOTING)
-    extracting = active & (a.phase == Phase.EXTRACTING)
+    looting = a.phase == _LOOTING
+    extracting = a.phase == _EXTRACTING
+    active = looting | extracting
     a.step += active
-    t = a.step * dt
+    ramp = np.take(tables.threat_ramp, a.step, mode="clip")
+    base = np.minimum(c.threat_start + (1.0 - c.threat_start) * a.heat * ramp, 1.0)
 
     # Threat: the base climbs with time; events add a surge that decays.
-    event = u[0] < c.event_rate * dt
-    surge = a.surge * math.exp(-dt / c.event_decay_s)
-    surge = surge + np.where(event, c.event_surge_min + (c.event_surge_max - c.event_surge_min) * u[1], 0.0)
+    p_event = c.event_rate * dt
+    event = u_event < p_event
+    size = c.event_surge_min + (c.event_surge_max - c.event_surge_min) * (u_event / p_event)
+    surge = a.surge * tables.surge_decay + np.where(event, size, 0.0)
     a.surge = np.where(active, surge, a.surge)
-    a.threat = np.where(active, np.clip(c.base_threat(t) + a.surge, 0.0, 1.0), a.threat)
+    a.threat = np.where(active, np.minimum(base + a.surge, 1.0), a.threat)
 
-    # Enemies: a birth-death process whose stationary mean is threat · enemy_max.
-    q = 1.0 - math.exp(-dt / c.enemy_stay_s)
-    leave = u[2] < a.enemies * q
-    arrive = u[3] < a.threat * c.enemy_max * q
+    # Enemies: a birth-death process whose stationary mean is enemy_max · threat².
+    q = tables.enemy_leave
+    leave = u_leave < a.enemies * q
+    arrive = u_arrive < a.threat**2 * (c.enemy_max * q)
     enemies = np.clip(a.enemies - leave + arrive, 0, c.enemy_max)
     a.enemies = np.where(active, enemies, a.enemies)
 
     # Death, from the (new) visible state.
-    p_die = 1.0 - np.exp(-hazard_per_s(a, c) * dt)
-    die = active & (u[4] < p_die)
+    p_die = -np.expm1(-hazard_per_s(a, c) * dt)
+    die = active & (u_death < p_die)
 
-    # Loot arrives in bursts while looting.
-    rate = c.loot_burst_rate * np.exp(-t / c.loot_decay_s) * (1.0 + c.loot_threat_bonus * a.threat)
-    burst = looting & ~die & (u[5] < rate * dt)
-    a.loot = a.loot + np.where(burst, -c.loot_burst_mean * np.log1p(-u[6]), 0.0)
+    # Loot, while looting: small finds all the time, big payouts from caches in view.
+    alive = looting & ~die
+    richness = np.take(tables.richness, a.step, mode="clip")  # (n,) decays over the raid
+    p_burst = richness * (c.loot_burst_rate * dt) * (1.0 + c.loot_threat_bonus * a.threat)
+    burst = np.flatnonzero(alive & (u_burst < p_burst))
+    if burst.size:
+        a.loot[burst] -= c.loot_burst_mean * np.log1p(-u_burst[burst] / p_burst[burst])
+    p_open = np.minimum(a.caches * tables.cache_open, 1.0)
+    opened = np.flatnonzero(alive & (u_open < p_open))
+    if opened.size:
+        a.loot[opened] -= c.cache_mean * np.log1p(-u_open[opened] / p_open[opened])
+        a.caches[opened] -= 1
+    spotted = alive & (u_spot < richness * (c.cache_rate * dt)) & (a.caches < c.cache_max)
+    a.caches += spotted
 
     # Movement: wander while looting (never beyond max_distance), head out when extracting.
+    turn = (2.0 * u_turn - 1.0) * (math.sqrt(3.0) * c.wander_turn * math.sqrt(dt))  # sd wander_turn·√dt
     dx = a.extract_x - a.x
     dy = a.extract_y - a.y
-    dist = np.hypot(dx, dy)
-    heading = a.heading + c.wander_turn * math.sqrt(dt) * turn
-    too_far = dist >= c.max_distance
-    heading = np.where(too_far, np.arctan2(dy, dx) + 0.5 * turn, heading)
-    toward = np.arctan2(dy, dx)
-    a.heading = np.where(looting, heading, np.where(extracting, toward, a.heading))
-    step_len = np.where(looting, c.wander_speed * dt, np.where(extracting, c.walk_speed * dt, 0.0))
+    dist = np.sqrt(dx * dx + dy * dy)
+    heading = a.heading + turn
+    far = np.flatnonzero(looting & (dist >= c.max_distance))
+    if far.size:  # turn back toward extraction
+        heading[far] = np.arctan2(dy[far], dx[far]) + turn[far]
+    h32 = heading.astype(np.float32)  # float32 trig: ~10x faster, ample for metres
+    inv = 1.0 / np.maximum(dist, 1e-9)
+    ux = np.where(extracting, dx * inv, np.cos(h32))
+    uy = np.where(extracting, dy * inv, np.sin(h32))
+    speed = np.where(looting, c.wander_speed * dt, np.where(extracting, c.walk_speed * dt, 0.0))
     arrived = extracting & ~die & (dist <= c.walk_speed * dt)
-    a.x = np.where(arrived, a.extract_x, a.x + step_len * np.cos(a.heading))
-    a.y = np.where(arrived, a.extract_y, a.y + step_len * np.sin(a.heading))
+    a.x = np.where(arrived, a.extract_x, a.x + speed * ux)
+    a.y = np.where(arrived, a.extract_y, a.y + speed * uy)
+    a.heading = np.where(looting, heading, a.heading)
+    if extracting.any():
+        a.heading = np.where(extracting, np.arctan2(dy, dx), a.heading)
 
-    a.phase[arrived] = Phase.EXTRACTED
-    a.phase[die] = Phase.DEAD
-    # The raid timer: whoever is still inside is missing in action.
-    a.phase[(a.phase <= Phase.EXTRACTING) & (a.step >= c.max_steps)] = Phase.DEAD
+    phase = np.where(arrived, _EXTRACTED, a.phase)
+    phase = np.where(die, _DEAD, phase)
+    # The raid timer: whoever is still inside when it runs out is missing in action.
+    timeout = (phase <= _EXTRACTING) & (a.step >= c.max_steps)
+    a.phase = np.where(timeout, _DEAD, phase)
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """Per-config constants and per-step lookups used by `step_arrays`."""
+
+    threat_ramp: NDArray[np.float64]  # (max_steps + 1,) climb of the base threat after each step
+    richness: NDArray[np.float64]  # (max_steps + 1,) loot rate multiplier: exp(-t / loot_decay_s)
+    cache_open: float  # probability per step that one given cache in view gets opened
+    surge_decay: float  # surge multiplier per step
+    enemy_leave: float  # probability per step that one given enemy leaves the view
+
+
+@functools.lru_cache(maxsize=16)
+def _tables(config: SimConfig) -> _Tables:
+    t = np.arange(config.max_steps + 1, dtype=np.float64) * config.dt
+    return _Tables(
+        threat_ramp=config.threat_ramp(t),
+        richness=np.exp(-t / config.loot_decay_s),
+        cache_open=-math.expm1(-config.dt / config.cache_open_s),
+        surge_decay=math.exp(-config.dt / config.event_decay_s),
+        enemy_leave=-math.expm1(-config.dt / config.enemy_stay_s),
+    )
 
 
 class Game:

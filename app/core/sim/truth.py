@@ -32,7 +32,8 @@ from app.core.sim.autopilot import (
 from app.core.sim.game import Action, GameState, RaidArrays, SimConfig, step_arrays
 
 N_QUANTILES = 16  # K, as in the Q-network head
-TAUS: NDArray[np.float64] = (2.0 * np.arange(N_QUANTILES) + 1.0) / (2.0 * N_QUANTILES)  # (K,)
+# (K,) quantile levels τ_i = (2i+1)/2K, the midpoints the Q-network's quantiles estimate
+TAUS: NDArray[np.float64] = (np.arange(N_QUANTILES, dtype=np.float64) * 2.0 + 1.0) / (2 * N_QUANTILES)
 TAUS.setflags(write=False)
 
 _COMPACT_FRACTION = 0.25  # drop finished rows once this fraction of the batch has finished
