@@ -55,7 +55,9 @@ RUN_FILE = "run.parquet"
 FRAMES_FILE = "frames.parquet"
 DECISIONS_FILE = "decisions.parquet"
 LOCK_FILE = ".recording.lock"
-_PART_RE = re.compile(r"^(frames|decisions)-(\d{6})\.parquet$")
+# A part: `frames-000007.parquet` (one flush) or `frames-000001-000030.parquet` (a
+# segment: flushes 1..30 merged by the recorder, which then removes those small parts).
+_PART_RE = re.compile(r"^(frames|decisions)-(\d{6})(?:-(\d{6}))?\.parquet$")
 # Columns whose values repeat: dictionary-encoded. Latents are not (they never repeat).
 _DICTIONARY_COLUMNS = ["run_id", "action", "ev_risk", "game_profile", "encoder_id", "encoder_path"]
 
@@ -169,17 +171,22 @@ def num_rows(path: Path) -> int | None:
 
 
 def part_files(run_dir: Path, kind: str) -> list[Path]:
-    """`kind`-NNNNNN.parquet parts, in write order."""
+    """`kind` parts and segments, in write order (a segment before the parts it covers)."""
     found = []
     for p in run_dir.iterdir():
         m = _PART_RE.match(p.name)
         if m and m.group(1) == kind:
-            found.append((int(m.group(2)), p))
-    return [p for _, p in sorted(found)]
+            first = int(m.group(2))
+            last = int(m.group(3)) if m.group(3) else first
+            found.append((first, -last, p))
+    return [p for *_, p in sorted(found)]
 
 
-def part_path(run_dir: Path, kind: str, seq: int) -> Path:
-    return run_dir / f"{kind}-{seq:06d}.parquet"
+def part_path(run_dir: Path, kind: str, seq: int, last: int | None = None) -> Path:
+    """The part of flush `seq`, or with `last` the segment of flushes seq..last."""
+    if last is None:
+        return run_dir / f"{kind}-{seq:06d}.parquet"
+    return run_dir / f"{kind}-{seq:06d}-{last:06d}.parquet"
 
 
 def folder_bytes(path: Path) -> int:
@@ -406,18 +413,24 @@ def compact_run(
     row: dict[str, Any],
     extra_frames: pa.Table | None = None,
     extra_decisions: pa.Table | None = None,
+    *,
+    complete: bool = False,
 ) -> RunInfo:
     """Merge parts (and tables still in memory) into one file per table; write `row`.
 
-    `row` is the final run row (label, end time). Order matters for crash safety: the
-    merged tables first, then the run row, then the parts are removed; a crash anywhere
-    leaves a folder that the next recovery compacts again without loss or repetition.
+    `row` is the final run row (label, end time). With `complete`, the extra tables are
+    the whole run (the recorder keeps everything it wrote) and the parts are not read.
+    Order matters for crash safety: the merged tables first, then the run row, then the
+    parts are removed; a crash anywhere leaves a folder that the next recovery compacts
+    again without loss or repetition.
     """
     run_dir = Path(run_dir)
     frames_parts = part_files(run_dir, "frames")
     decision_parts = part_files(run_dir, "decisions")
     frames_src = [p for p in [run_dir / FRAMES_FILE] if p.exists()] + frames_parts
     dec_src = [p for p in [run_dir / DECISIONS_FILE] if p.exists()] + decision_parts
+    if complete:
+        frames_src, dec_src = [], []
 
     frames_tables = _read_sources(frames_src, "frames")
     if extra_frames is not None and extra_frames.num_rows:
@@ -434,7 +447,7 @@ def compact_run(
     if decisions is not None:
         decisions = _with_actions(decisions, row["extract_mark_t"], row["outcome"])
 
-    if frames is not None and (frames_parts or extra_frames is not None):
+    if frames is not None and (frames_parts or extra_frames is not None or complete):
         write_parquet_atomic(frames, run_dir / FRAMES_FILE)
     if decisions is not None:
         write_parquet_atomic(decisions, run_dir / DECISIONS_FILE)

@@ -104,8 +104,9 @@ def test_parts_appear_each_flush_interval_and_open(tmp_path):
     assert store.part_files(folder, "frames") == []  # interval not over yet
     clock.t += 2.0
     rec.add_frame(latent(8), 1.0)  # sees the interval is over and wakes the writer
-    assert wait_for(lambda: len(store.part_files(folder, "frames")) == 1)
-    assert wait_for(lambda: len(store.part_files(folder, "decisions")) == 1)
+    assert wait_for(lambda: rec._run is not None and rec._run.flushes == 1)
+    assert len(store.part_files(folder, "frames")) == 1
+    assert len(store.part_files(folder, "decisions")) == 1
     part = pq.read_table(store.part_files(folder, "frames")[0])
     assert part.column("frame_idx").to_pylist() == list(range(9))
     assert pq.read_table(store.part_files(folder, "decisions")[0]).num_rows == 2
@@ -355,3 +356,48 @@ def test_sigkill_mid_run_loses_at_most_the_flush_interval(tmp_path):
     decisions = pq.read_table(folder / "decisions.parquet")
     assert max(decisions.column("frame_idx").to_pylist()) <= idx[-1]
     assert set(decisions.column("action").to_pylist()) == {"stay"}
+
+
+def test_parts_are_merged_into_segments(tmp_path):
+    from app.core.data.recorder import _SEGMENT_FLUSHES
+
+    rec = RunRecorder(tmp_path, flush_interval_s=1e6)
+    run_id = rec.start_run(encoder_id="e", fps=8.0)
+    folder = tmp_path / run_id
+    n = 0
+    for _ in range(_SEGMENT_FLUSHES + 1):
+        for _ in range(4):
+            f = rec.add_frame(latent(n), n / 8)
+            n += 1
+        rec.add_decision(n / 8, f, None)
+        rec.flush()
+    names = sorted(p.name for p in folder.glob("frames-*.parquet"))
+    last = _SEGMENT_FLUSHES
+    assert names == [f"frames-000001-{last:06d}.parquet", f"frames-{last + 1:06d}.parquet"]
+    segment = pq.read_table(folder / names[0])
+    assert segment.column("frame_idx").to_pylist() == list(range(4 * last))
+    assert len(store.part_files(folder, "decisions")) == 2
+
+    # A crash between writing a segment and removing its parts leaves both: no repeats.
+    shutil.copy(folder / names[1], folder / "frames-000002.parquet")
+    run = rec._run
+    run.stop = True
+    rec._wake.set()
+    run.writer.join()
+    run.lock.release()
+    info = RunRecorder(tmp_path).recovered[0]
+    assert info.n_frames == n and info.n_decisions == last + 1
+    frames = pq.read_table(folder / "frames.parquet").column("frame_idx").to_pylist()
+    assert frames == list(range(n))
+
+
+def test_end_run_writes_everything_without_the_parts(tmp_path):
+    rec = RunRecorder(tmp_path, flush_interval_s=1e6)
+    run_id = rec.start_run(encoder_id="e", fps=8.0)
+    record(rec, 8)
+    rec.flush()
+    record(rec, 8)  # frames 8..15 re-use latents 0..7: fine, idx differ
+    (tmp_path / run_id / "frames-000001.parquet").unlink()  # the parts are not read back
+    info = rec.end_run("died")
+    assert info.n_frames == 16 and info.n_decisions == 4
+    assert pq.read_table(info.path / "frames.parquet").column("frame_idx").to_pylist() == list(range(16))
