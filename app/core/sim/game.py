@@ -1,12 +1,17 @@
 """The simulated extraction raid: configuration, state and dynamics.
 
 One raid is a stochastic process stepped at the capture frame rate (8 FPS). The player
-loots (value arrives in bursts, faster early and in hot zones), threat rises with time
-and spikes around random events, enemies come into view in proportion to threat, and
-every step carries a death hazard that depends only on what the screen shows: threat,
-enemies on screen and the loot being carried. Extracting is a walk to the extraction
-point (time proportional to the distance) under a reduced hazard; arriving banks the
-loot. Dying, or still being inside when the raid timer runs out, loses it (value 0).
+loots: small finds all the time and big payouts from caches (crates) that come into view,
+both richer early and in hot zones. Threat climbs with time (faster on a "hot" raid) and
+surges around random events; enemies come into view as it rises. Every step carries a
+death hazard that depends only on what the screen shows: threat, enemies on screen and
+the loot being carried. Extracting is a walk to the extraction point (time proportional
+to the distance) under a reduced hazard, with no way back; arriving banks the loot.
+Dying, or still being inside when the raid timer runs out, loses it (value 0).
+
+Early in a raid staying is clearly better (little to lose, much to find); late, with a
+big haul under high threat, extracting is; in between the answer depends on the loot,
+threat, enemies, caches in view and the distance to extraction.
 
 The dynamics are written once, over arrays (`RaidArrays`, one row per raid), and
 `step_arrays` advances every row by one frame. The scalar `Game` is a batch of one, and
@@ -111,6 +116,11 @@ class SimConfig:
             raise ValueError("event_surge_min must not exceed event_surge_max")
         if self.enemy_max < 0 or self.enemy_stay_s <= 0:
             raise ValueError("enemy_max must be >= 0 and enemy_stay_s positive")
+        if self.cache_max < 0 or self.cache_open_s <= 0:
+            raise ValueError("cache_max must be >= 0 and cache_open_s positive")
+        rates = (self.loot_burst_rate * (1.0 + self.loot_threat_bonus), self.cache_rate, self.event_rate)
+        if min(rates) < 0 or max(rates) > self.fps:
+            raise ValueError("loot, cache and event rates must be in [0, fps] per second")
 
     @property
     def dt(self) -> float:
@@ -356,9 +366,11 @@ def step_arrays(
 
     # Threat: the base climbs with time; events add a surge that decays.
     p_event = c.event_rate * dt
-    event = u_event < p_event
-    size = c.event_surge_min + (c.event_surge_max - c.event_surge_min) * (u_event / p_event)
-    surge = a.surge * tables.surge_decay + np.where(event, size, 0.0)
+    surge = a.surge * tables.surge_decay
+    event = np.flatnonzero(u_event < p_event)
+    if event.size:
+        span = c.event_surge_max - c.event_surge_min
+        surge[event] += c.event_surge_min + span * (u_event[event] / p_event)
     a.surge = np.where(active, surge, a.surge)
     a.threat = np.where(active, np.minimum(base + a.surge, 1.0), a.threat)
 

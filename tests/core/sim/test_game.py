@@ -41,6 +41,9 @@ def _play(game: Game, actions: dict[int, str] | None = None) -> list[GameState]:
         {"event_surge_min": 0.6, "event_surge_max": 0.5},
         {"heat_min": 1.5, "heat_max": 1.0},
         {"enemy_stay_s": 0.0},
+        {"cache_max": -1},
+        {"event_rate": -0.1},
+        {"cache_rate": 100.0},
     ],
 )
 def test_config_rejects_bad_values(bad: dict[str, float]) -> None:
@@ -147,6 +150,13 @@ def test_threat_rises_and_brings_enemies() -> None:
         assert states[800].loot > states[80].loot
     e, la = np.mean(early, axis=0), np.mean(late, axis=0)
     assert la[0] > e[0] + 0.2 and la[1] > e[1] + 1.0
+
+
+def test_without_events_threat_is_the_base_climb() -> None:
+    c = SimConfig(event_rate=0.0)
+    for s in _play(Game(c, seed=6))[1:]:
+        assert s.surge == 0.0
+        assert s.threat == pytest.approx(float(c.base_threat(s.time_s, s.heat)))
 
 
 def test_hazard_known_values() -> None:
