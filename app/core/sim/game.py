@@ -36,9 +36,9 @@ Action = Literal["stay", "extract"]
 Outcome = Literal["extracted", "died"]
 ACTIONS: tuple[Action, Action] = ("stay", "extract")
 
-# Uniform draws per row and step: event, enemy leaves, enemy arrives, death, loot burst,
-# cache spotted, cache opened, turn.
-_N_UNIFORM = 8
+# Uniform draws per row and step: "world" (event | enemy leaves | enemy arrives),
+# "fate" (death | small find | cache opened | cache spotted) and the turn while wandering.
+_N_UNIFORM = 3
 
 
 class Phase(IntEnum):
@@ -118,9 +118,19 @@ class SimConfig:
             raise ValueError("enemy_max must be >= 0 and enemy_stay_s positive")
         if self.cache_max < 0 or self.cache_open_s <= 0:
             raise ValueError("cache_max must be >= 0 and cache_open_s positive")
-        rates = (self.loot_burst_rate * (1.0 + self.loot_threat_bonus), self.cache_rate, self.event_rate)
-        if min(rates) < 0 or max(rates) > self.fps:
-            raise ValueError("loot, cache and event rates must be in [0, fps] per second")
+        find = self.loot_burst_rate * (1.0 + self.loot_threat_bonus)
+        if min(find, self.cache_rate, self.event_rate, self.loot_threat_bonus) < 0:
+            raise ValueError("loot, cache and event rates must not be negative")
+        # Outcomes sharing a uniform in `step_arrays` must fit in [0, 1) together (the "fate"
+        # ones with room to spare for death, which comes first).
+        q_enemy = -math.expm1(-self.dt / self.enemy_stay_s)
+        q_cache = -math.expm1(-self.dt / self.cache_open_s)
+        world = self.event_rate * self.dt + 2 * self.enemy_max * q_enemy
+        fate = (find + self.cache_rate) * self.dt + self.cache_max * q_cache
+        if world > 1.0 or fate > 0.9:
+            raise ValueError(
+                "rates too high for one step: lower event/enemy/loot/cache rates or raise fps"
+            )
 
     @property
     def dt(self) -> float:
@@ -348,9 +358,10 @@ def step_arrays(
     c = config
     dt = c.dt
     tables = _tables(c)
-    # One uniform per row for each random choice. Where a choice is "u < p", u / p is again
-    # uniform on [0, 1) given the choice, and sizes (event surge, burst value) reuse it.
-    u_event, u_leave, u_arrive, u_death, u_burst, u_spot, u_open, u_turn = rng.random((_N_UNIFORM, n))
+    # Three uniforms per row. The outcomes that share one are mutually exclusive within a
+    # step (1/fps s) and each owns an interval [lo, lo + p) of [0, 1); given the outcome,
+    # (u - lo) / p is again uniform on [0, 1) and draws its size (surge, loot value).
+    u_world, u_fate, u_turn = rng.random((_N_UNIFORM, n))
 
     start = extract & (a.phase == _LOOTING)
     if start.any():
@@ -367,37 +378,43 @@ def step_arrays(
     # Threat: the base climbs with time; events add a surge that decays.
     p_event = c.event_rate * dt
     surge = a.surge * tables.surge_decay
-    event = np.flatnonzero(u_event < p_event)
+    event = np.flatnonzero(u_world < p_event)
     if event.size:
         span = c.event_surge_max - c.event_surge_min
-        surge[event] += c.event_surge_min + span * (u_event[event] / p_event)
+        surge[event] += c.event_surge_min + span * (u_world[event] / p_event)
     a.surge = np.where(active, surge, a.surge)
     a.threat = np.where(active, np.minimum(base + a.surge, 1.0), a.threat)
 
     # Enemies: a birth-death process whose stationary mean is enemy_max · threat².
     q = tables.enemy_leave
-    leave = u_leave < a.enemies * q
-    arrive = u_arrive < a.threat**2 * (c.enemy_max * q)
+    w_leave = p_event + a.enemies * q  # end of the "one leaves" interval
+    w_arrive = w_leave + a.threat**2 * (c.enemy_max * q)  # end of the "one arrives" interval
+    leave = (u_world >= p_event) & (u_world < w_leave)
+    arrive = (u_world >= w_leave) & (u_world < w_arrive)
     enemies = np.clip(a.enemies - leave + arrive, 0, c.enemy_max)
     a.enemies = np.where(active, enemies, a.enemies)
 
     # Death, from the (new) visible state.
     p_die = -np.expm1(-hazard_per_s(a, c) * dt)
-    die = active & (u_death < p_die)
+    die = active & (u_fate < p_die)
 
     # Loot, while looting: small finds all the time, big payouts from caches in view.
-    alive = looting & ~die
+    alive = looting & ~die  # here u_fate >= p_die
     richness = np.take(tables.richness, a.step, mode="clip")  # (n,) decays over the raid
-    p_burst = richness * (c.loot_burst_rate * dt) * (1.0 + c.loot_threat_bonus * a.threat)
-    burst = np.flatnonzero(alive & (u_burst < p_burst))
-    if burst.size:
-        a.loot[burst] -= c.loot_burst_mean * np.log1p(-u_burst[burst] / p_burst[burst])
-    p_open = np.minimum(a.caches * tables.cache_open, 1.0)
-    opened = np.flatnonzero(alive & (u_open < p_open))
+    p_find = richness * (c.loot_burst_rate * dt) * (1.0 + c.loot_threat_bonus * a.threat)
+    w_find = p_die + p_find
+    found = np.flatnonzero(alive & (u_fate < w_find))
+    if found.size:
+        u = (u_fate[found] - p_die[found]) / p_find[found]
+        a.loot[found] -= c.loot_burst_mean * np.log1p(-u)
+    w_open = w_find + a.caches * tables.cache_open
+    opened = np.flatnonzero(alive & (u_fate >= w_find) & (u_fate < w_open))
     if opened.size:
-        a.loot[opened] -= c.cache_mean * np.log1p(-u_open[opened] / p_open[opened])
+        u = (u_fate[opened] - w_find[opened]) / (w_open[opened] - w_find[opened])
+        a.loot[opened] -= c.cache_mean * np.log1p(-u)
         a.caches[opened] -= 1
-    spotted = alive & (u_spot < richness * (c.cache_rate * dt)) & (a.caches < c.cache_max)
+    p_spot = np.where(a.caches < c.cache_max, richness * (c.cache_rate * dt), 0.0)
+    spotted = alive & (u_fate >= w_open) & (u_fate < w_open + p_spot)
     a.caches += spotted
 
     # Movement: wander while looting (never beyond max_distance), head out when extracting.
