@@ -1,0 +1,173 @@
+"""Training speed of the default Q-net on this machine, and 30 epochs over an hour of play.
+
+    python benchmarks/train.py [--steps 6] [--batch-size 256] [--threads N] [--full]
+
+One hour of play is 7,200 decisions (a decision every 0.5 s). The script builds that
+many synthetic decisions (D=512 latents, 32-frame windows) in memory and measures:
+
+1. samples/s of a plain eager float32 training step (forward, quantile Huber loss,
+   backward, AdamW) of the default TemporalQNet: the reference figure;
+2. samples/s of the same step as the Trainer runs it (`precision="auto"`: bfloat16
+   autocast on CPUs with native bf16), and of validation (no gradients);
+3. the time 30 epochs would take (80% of the decisions trained, 20% validated per epoch),
+   against the target of 10 minutes.
+
+`--full` then runs the real `Trainer.fit` for 30 epochs (no early stop) with a progress
+line and ETA, and reports the wall time. Other processes on the machine make every figure
+slower: the load average is printed next to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_line  # noqa: E402
+
+from app.core.data.dataset import DecisionDataset  # noqa: E402
+from app.core.data.synthetic import SyntheticConfig, synthetic_run_data  # noqa: E402
+from app.core.model.qnet import QNetConfig, TemporalQNet  # noqa: E402
+from app.core.training.loss import midpoint_taus, quantile_huber_loss, taken_quantiles  # noqa: E402
+from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, cpu_has_bf16  # noqa: E402
+
+DECISIONS_PER_HOUR = 7200
+EPOCHS = 30
+TARGET_S = 600.0
+VAL_FRACTION = 0.2
+
+
+def load() -> str:
+    try:
+        one, five, _ = os.getloadavg()
+        return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+    except OSError:
+        return "load average unknown"
+
+
+def hour_of_play(seed: int = 0) -> DecisionDataset:
+    """Exactly 7,200 decisions of synthetic runs (the last run cut short)."""
+    cfg = SyntheticConfig(latent_dim=512)
+    runs, total, s = [], 0, seed
+    while total < DECISIONS_PER_HOUR:
+        for r in synthetic_run_data(4, cfg, seed=s):
+            keep = min(r.n_decisions, DECISIONS_PER_HOUR - total)
+            if keep:
+                runs.append(replace(r, decision_rows=r.decision_rows[:keep], actions=r.actions[:keep]))
+            total += keep
+        s += 1
+    return DecisionDataset(runs)
+
+
+def step_rate(ds: DecisionDataset, batch: int, steps: int, precision: str, train: bool) -> float:
+    """Samples/s of `steps` timed steps (after one warm-up) of the default Q-net."""
+    torch.manual_seed(0)
+    model = TemporalQNet(QNetConfig())
+    model.train(train)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-4)
+    taus = midpoint_taus(16)
+    rng = np.random.default_rng(0)
+
+    def one() -> None:
+        idx = rng.choice(len(ds), batch, replace=False)
+        z = torch.from_numpy(ds.windows(idx))
+        a = torch.from_numpy(ds.actions[idx])
+        y = torch.from_numpy(ds.targets[idx] / 20_000.0)
+        with torch.set_grad_enabled(train), torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+            q = model(z)
+        loss = quantile_huber_loss(taken_quantiles(q.float(), a), y, taus, 0.01)
+        if train:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+
+    one()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        one()
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--full", action="store_true", help="also run the real 30-epoch training")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine_line())
+    print(f"CPU bfloat16 support: {'yes' if cpu_has_bf16() else 'no'}; {load()}")
+    ds = hour_of_play()
+    n_train = round(len(ds) * (1 - VAL_FRACTION))
+    n_val = len(ds) - n_train
+    print(f"one hour of play: {len(ds):,} decisions from {ds.n_runs} synthetic runs, windows 32×512")
+
+    b = args.batch_size
+    fp32 = step_rate(ds, b, args.steps, "fp32", train=True)
+    print(f"plain eager fp32 training step, batch {b}:  {fp32:7.0f} samples/s")
+    precisions = ["bf16"] if cpu_has_bf16() else []
+    best_train, best_eval, best_p = fp32, step_rate(ds, 512, max(2, args.steps // 2), "fp32", train=False), "fp32"
+    print(f"fp32 validation (no gradients), batch 512: {best_eval:7.0f} samples/s")
+    for p in precisions:
+        train = step_rate(ds, b, args.steps, p, train=True)
+        ev = step_rate(ds, 512, max(2, args.steps // 2), p, train=False)
+        print(f"{p} autocast training step, batch {b}:    {train:7.0f} samples/s")
+        print(f"{p} validation, batch 512:                {ev:7.0f} samples/s")
+        if train > best_train:
+            best_train, best_eval, best_p = train, ev, p
+    per_epoch = n_train / best_train + n_val / best_eval
+    total = EPOCHS * per_epoch
+    fp32_total = EPOCHS * (n_train / fp32 + n_val / (fp32 * 3))
+    print(
+        f"30 epochs over one hour of play ({n_train:,} train + {n_val:,} val decisions per epoch): "
+        f"≈ {total / 60:.1f} min with {best_p} (target ≤ {TARGET_S / 60:.0f} min: "
+        f"{'met' if total <= TARGET_S else 'NOT met'}); fp32 would take ≈ {fp32_total / 60:.1f} min"
+    )
+    print(f"({load()})")
+
+    if args.full:
+        print("running Trainer.fit for 30 epochs …", flush=True)
+        last = [0.0]
+
+        def on_step(p: TrainProgress) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= 10 or p.step == p.total_steps:
+                last[0] = now
+                print(
+                    f"  epoch {p.epoch}/{p.epochs} step {p.step}/{p.total_steps} loss {p.train_loss:.4f} "
+                    f"val {p.val_loss if p.val_loss is None else round(p.val_loss, 4)} "
+                    f"{p.samples_per_s:.0f} samples/s, ETA {p.eta_s / 60:.1f} min",
+                    flush=True,
+                )
+
+        config = TrainConfig(
+            epochs=EPOCHS, patience=EPOCHS, device="cpu", batch_size=b, num_threads=args.threads,
+            val_fraction=VAL_FRACTION,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            result = Trainer(config, on_step=on_step).fit(ds, Path(tmp) / "q.safetensors")
+        print(
+            f"Trainer.fit: {result.epochs_run} epochs in {result.seconds / 60:.1f} min "
+            f"({result.precision}, {result.samples_per_s:.0f} training samples/s), best epoch "
+            f"{result.best_epoch}, val loss {result.best_val_loss:.4f}; target ≤ {TARGET_S / 60:.0f} min: "
+            f"{'met' if result.seconds <= TARGET_S else 'NOT met'}"
+        )
+        print(f"({load()})")
+    if not math.isfinite(total):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
