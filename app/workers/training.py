@@ -1,0 +1,101 @@
+"""TrainingWorker: the core `Trainer` on a QThread.
+
+Thin by design: `run()` builds a `Trainer` whose `on_step` / `on_epoch_end` callbacks
+emit signals, calls `fit`, and turns an exception into `errored`. `request_stop()` sets
+the trainer's cancel token (a `threading.Event`), which it checks after every step; a
+cancelled fit writes nothing and still ends with `finished` (its result says
+`stopped == "cancelled"`). Step progress is throttled to `PROGRESS_INTERVAL_S` so a fast
+trainer cannot flood the GUI thread; the last step before an epoch ends is always sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PyQt6.QtCore import QObject, QThread, pyqtSignal
+
+from app.core.errors import ArcXError
+from app.core.training.trainer import TrainConfig, Trainer, TrainProgress
+
+log = logging.getLogger(__name__)
+
+# At most one step-progress signal per this many seconds (epoch ends always go out).
+PROGRESS_INTERVAL_S = 0.05
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the player: ArcX errors are already sentences."""
+    if isinstance(exc, ArcXError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class TrainingWorker(QThread):
+    """Runs `Trainer.fit(data, out_path)` until it ends or `request_stop()`.
+
+    Signals:
+        started(): training began (emitted from the worker thread before loading data).
+        progress(object): a `TrainProgress` after optimiser steps (throttled).
+        epochEnded(object): a `TrainProgress` after each epoch's validation.
+        finished(object): the `TrainResult` (also when cancelled: `stopped == "cancelled"`).
+        errored(str): training failed; the reason in words. `finished` does not follow.
+    """
+
+    started = pyqtSignal()
+    progress = pyqtSignal(object)
+    epochEnded = pyqtSignal(object)
+    finished = pyqtSignal(object)
+    errored = pyqtSignal(str)
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data: Any,
+        out_path: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        """data: a runs folder or a `DecisionDataset`; out_path: where the model goes
+        (default: the trainer's, the user's models folder)."""
+        super().__init__(parent)
+        self.config = config
+        self.data = data
+        self.out_path = out_path
+        self._cancel = threading.Event()
+        self._last_emit = 0.0
+
+    def request_stop(self) -> None:
+        """Cancel after the current step. Never blocks."""
+        self._cancel.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def _on_step(self, p: TrainProgress) -> None:
+        now = time.monotonic()
+        if now - self._last_emit >= PROGRESS_INTERVAL_S or p.step >= p.total_steps:
+            self._last_emit = now
+            self.progress.emit(p)
+
+    def _on_epoch_end(self, p: TrainProgress) -> None:
+        self._last_emit = time.monotonic()
+        self.progress.emit(p)
+        self.epochEnded.emit(p)
+
+    def run(self) -> None:
+        self.started.emit()
+        trainer = Trainer(
+            self.config, on_step=self._on_step, on_epoch_end=self._on_epoch_end, cancel=self._cancel
+        )
+        try:
+            result = trainer.fit(self.data, self.out_path)
+        except BaseException as exc:  # the worker reports, it never dies silently
+            log.exception("training failed")
+            self.errored.emit(describe_error(exc))
+            return
+        log.info("training ended: %s", result.stopped)
+        self.finished.emit(result)

@@ -1,0 +1,75 @@
+"""TrainingWorker: the real Trainer on a QThread with a small synthetic dataset."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.core.data.dataset import DecisionDataset
+from app.core.data.synthetic import SyntheticConfig, synthetic_run_data
+from app.core.model.qnet import QNetConfig
+from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
+from app.workers.training import TrainingWorker
+
+pytestmark = pytest.mark.gui
+
+D, L = 16, 8  # small latents and windows: a few seconds per fit on one core
+
+
+def small_dataset(n_runs: int = 5, seed: int = 1) -> DecisionDataset:
+    cfg = SyntheticConfig(latent_dim=D, max_duration_s=60.0, threshold_median=20_000.0)
+    return DecisionDataset(synthetic_run_data(n_runs, cfg, seed), window=L)
+
+
+def small_config(**kw) -> TrainConfig:
+    qnet = QNetConfig(latent_dim=D, seq_len=L, hidden=16, num_layers=1, attn_dim=16, head_dim=32)
+    base = dict(
+        epochs=2, batch_size=64, device="cpu", precision="fp32", qnet=qnet, window=L, num_threads=1
+    )
+    return TrainConfig(**{**base, **kw})
+
+
+def test_signals_in_order_and_a_model_installed(qtbot, tmp_path):
+    out = tmp_path / "qnet.safetensors"
+    worker = TrainingWorker(small_config(), small_dataset(), out)
+    progress: list[TrainProgress] = []
+    epochs: list[TrainProgress] = []
+    worker.progress.connect(progress.append)
+    worker.epochEnded.connect(epochs.append)
+    with qtbot.waitSignals(
+        [worker.started, worker.progress, worker.epochEnded, worker.finished],
+        order="simple",
+        timeout=120_000,
+    ) as blocker:
+        worker.start()
+    result = blocker.all_signals_and_args[-1].args[0]
+    assert worker.wait(10_000)
+    assert isinstance(result, TrainResult) and result.stopped in ("completed", "early_stopped")
+    assert result.checkpoint_path == out and out.is_file()
+    assert all(isinstance(p, TrainProgress) for p in progress)
+    assert [p.epoch for p in epochs] == [1, 2]
+    assert epochs[-1].val_loss is not None
+    assert progress[-1].step == progress[-1].total_steps  # the last step always goes out
+
+
+def test_cancel_stops_after_a_step_and_writes_nothing(qtbot, tmp_path):
+    out = tmp_path / "qnet.safetensors"
+    worker = TrainingWorker(small_config(epochs=50), small_dataset(), out)
+    worker.progress.connect(lambda p: worker.request_stop())
+    with qtbot.waitSignal(worker.finished, timeout=120_000) as blocker:
+        worker.start()
+    assert worker.wait(10_000)
+    result = blocker.args[0]
+    assert result.stopped == "cancelled" and result.checkpoint_path is None
+    assert worker.stop_requested and not out.exists()
+
+
+def test_nothing_to_train_on_becomes_errored(qtbot, tmp_path):
+    worker = TrainingWorker(small_config(), tmp_path / "no-runs", tmp_path / "qnet.safetensors")
+    (tmp_path / "no-runs").mkdir()
+    with (
+        qtbot.waitSignal(worker.errored, timeout=60_000) as blocker,
+        qtbot.assertNotEmitted(worker.finished),
+    ):
+        worker.start()
+        assert worker.wait(60_000)
+    assert "no labelled runs" in blocker.args[0]
