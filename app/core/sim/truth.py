@@ -37,6 +37,7 @@ TAUS: NDArray[np.float64] = (np.arange(N_QUANTILES, dtype=np.float64) * 2.0 + 1.
 TAUS.setflags(write=False)
 
 _COMPACT_FRACTION = 0.25  # drop finished rows once this fraction of the batch has finished
+MAX_ROWS = 1 << 17  # rollouts stepped together at most (about 15 MB of state)
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,11 +133,13 @@ def evaluate_many(
     autopilot: AutopilotConfig | None = None,
     policy: AutopilotParams | None = None,
     keep_samples: bool = False,
+    max_rows: int = MAX_ROWS,
 ) -> list[Truth]:
-    """Ground truth for each of `states`, all rolled out in one batch (n per action each).
+    """Ground truth for each of `states`, rolled out together (n rollouts per action each).
 
-    Deterministic for given (states, n, seed, autopilot, policy). States may be finished
-    (both actions then give the final value) or extracting (both walk on).
+    States go in batches of at most `max_rows` rollouts (at least one state per batch),
+    which bounds memory. Deterministic for given arguments. States may be finished (both
+    actions then give the final value) or extracting (both walk on).
     """
     if n < 2:
         raise ValueError(f"n must be >= 2, got {n}")
@@ -147,15 +150,20 @@ def evaluate_many(
         raise ValueError("all states must share one SimConfig")
     ap = autopilot if autopilot is not None else AutopilotConfig()
     rng = np.random.default_rng(seed)
-    m = len(states)
-    a = RaidArrays.from_states(list(states), repeats=2 * n)  # (m·2n,): per state n stay, n extract
-    first_extract = np.tile(np.repeat([False, True], n), m)
-    if policy is None:
-        params = draw_params(ap, rng, len(a), min_score=score(a, ap, sim), min_time_s=a.step / sim.fps)
-    else:
-        params = PolicyArrays(np.full(len(a), policy.threshold), np.full(len(a), policy.max_time_s))
-    values = rollout(a, first_extract, params, sim, ap, rng).reshape(m, 2, n)  # (m, action, n)
-    return [_summarise(v[0], v[1], keep_samples) for v in values]
+    per_batch = max(1, max_rows // (2 * n))
+    out: list[Truth] = []
+    for i in range(0, len(states), per_batch):
+        batch = list(states[i : i + per_batch])
+        m = len(batch)
+        a = RaidArrays.from_states(batch, repeats=2 * n)  # (m·2n,): per state n stay, n extract
+        first_extract = np.tile(np.repeat([False, True], n), m)
+        if policy is None:
+            params = draw_params(ap, rng, len(a), min_score=score(a, ap, sim), min_time_s=a.step / sim.fps)
+        else:
+            params = PolicyArrays(np.full(len(a), policy.threshold), np.full(len(a), policy.max_time_s))
+        values = rollout(a, first_extract, params, sim, ap, rng).reshape(m, 2, n)  # (m, action, n)
+        out.extend(_summarise(v[0], v[1], keep_samples) for v in values)
+    return out
 
 
 def evaluate(

@@ -120,6 +120,9 @@ def test_evaluate_many_matches_one_by_one_in_distribution_and_checks_inputs() ->
     for s, t in zip(states, many, strict=True):
         one = evaluate(s, n=256, seed=2)
         assert abs(one.delta - t.delta) < 5.0 * np.hypot(one.se_delta, t.se_delta)
+    small = evaluate_many(states, n=256, seed=1, max_rows=100)  # one state per batch
+    assert len(small) == 2
+    assert [t.delta for t in small] == [t.delta for t in evaluate_many(states, 256, 1, max_rows=100)]
     assert evaluate_many([], n=8) == []
     with pytest.raises(ValueError):
         evaluate(states[0], n=1)
