@@ -37,7 +37,7 @@ class AutopilotConfig:
     max_time_max_s: float = 140.0  # between min and max
     min_time_s: float = 20.0  # never extract before this (the player just got in)
     timer_margin: float = 1.3  # leave when time left < margin × walk time + timer_buffer_s
-    timer_buffer_s: float = 4.0
+    timer_buffer_s: float = 4.0  # seconds of slack in that rule
 
     def __post_init__(self) -> None:
         if self.decision_every < 1:
