@@ -351,14 +351,16 @@ class _PystrayTray:
 
     def render(self, entries: tuple[MenuEntry, ...], icon: QIcon, tip: str) -> None:
         self.entries = entries
-        self.icon.menu = self._menu(entries)
-        self.icon.icon = _pil_image(icon)
-        self.icon.title = tip
-        if self.thread is not None:
-            try:
+        # pystray's backends can fail at any of these (no tray to dock into, an X11 title
+        # that must be Latin-1): the tray is best effort, the app carries on without it.
+        try:
+            self.icon.menu = self._menu(entries)
+            self.icon.icon = _pil_image(icon)
+            self.icon.title = _latin1(tip)
+            if self.thread is not None:
                 self.icon.update_menu()
-            except Exception:  # a backend without dynamic menus still works on next open
-                log.debug("pystray update_menu failed", exc_info=True)
+        except Exception:
+            log.warning("the pystray icon could not be updated", exc_info=True)
 
     def show(self) -> None:
         if self.thread is None:
@@ -375,6 +377,12 @@ class _PystrayTray:
             self.icon.notify(message, title)
         except Exception:  # not every pystray backend has notifications
             log.info("%s: %s", title, message)
+
+
+def _latin1(text: str) -> str:
+    """X11 window titles are Latin-1: dashes and ellipses become ASCII."""
+    text = text.replace("—", "-").replace("–", "-").replace("…", "...")
+    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def _constant(value: bool) -> Callable[[Any], bool]:

@@ -159,3 +159,29 @@ def test_pystray_fallback_has_the_same_menu_and_marshals_clicks(qtbot, pystray_f
     tray.show()
     tray.hide()
     assert tray.backend.icon.stopped
+
+
+def test_pystray_failures_do_not_break_the_app(qtbot, pystray_fake):
+    class NoTrayIcon(FakePystrayIcon):
+        """Like pystray's xorg backend without a tray: setting the title fails."""
+
+        def __setattr__(self, name, value):
+            if (
+                name == "title"
+                and value is not None
+                and "ArcX" in str(value)
+                and getattr(self, "broken", False)
+            ):
+                raise AssertionError("no system tray manager")
+            if name == "title" and value is not None:
+                str(value).encode("latin-1")  # X11 titles are Latin-1
+            object.__setattr__(self, name, value)
+
+    module = types.SimpleNamespace(
+        Icon=NoTrayIcon, Menu=pystray_fake.Menu, MenuItem=pystray_fake.MenuItem
+    )
+    tray = TrayIcon(use_pystray=True, pystray_module=module)
+    tray.update_status(TrayStatus(device="cpu: AMD EPYC — 2 cores"))  # an em dash: made Latin-1
+    assert "-" in tray.backend.icon.title
+    tray.backend.icon.broken = True
+    tray.update_status(TrayStatus(recording=True))  # logged, not raised
