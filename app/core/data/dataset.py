@@ -98,7 +98,7 @@ def load_run(run_dir: Path, info: store.RunInfo | None = None) -> RunData:
     if not np.all(order == np.arange(len(order))):
         frame_idx, latents = frame_idx[order], latents[order]
 
-    store.read_table(decisions_path, "decisions", columns=["decision_idx"])  # checks the schema
+    store.check_file(decisions_path, "decisions")
     dec = _scan(decisions_path, ["decision_idx", "t_sec", "frame_idx"]).sort("decision_idx")
     t_sec = dec["t_sec"].to_numpy()
     wanted = dec["frame_idx"].to_numpy().astype(np.int64)

@@ -150,6 +150,16 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     return path
 
 
+def check_file(path: Path, kind: TableKind) -> None:
+    """Check a file's footer and schema only (no data read); DataError names the file."""
+    try:
+        check_table(pq.read_schema(path), kind, path)
+    except DataError:
+        raise
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise DataError(f"{path} is not a readable Parquet file ({exc})") from exc
+
+
 def read_table(path: Path, kind: TableKind, columns: list[str] | None = None) -> pa.Table:
     """Read and check one of our tables with pyarrow; DataError names the file if bad."""
     try:
@@ -565,7 +575,10 @@ def delete_run(root: Path, run_id: str) -> None:
     # Rename first: a crash mid-delete leaves a hidden folder, not half a run. (The lock is
     # released before: Windows cannot rename a folder with an open file inside.)
     trash = run_dir.with_name(f".deleting-{run_dir.name}")
-    os.replace(run_dir, trash)
+    try:
+        os.replace(run_dir, trash)
+    except OSError as exc:  # Windows: a file in it is open elsewhere
+        raise DataError(f"run {run_dir.name} cannot be deleted now ({exc}); close what uses it") from exc
     shutil.rmtree(trash, ignore_errors=True)
     for leftover in Path(root).glob(".deleting-*"):
         shutil.rmtree(leftover, ignore_errors=True)
