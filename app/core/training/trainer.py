@@ -99,8 +99,8 @@ class TrainConfig:
     precision: Precision = "auto"
     """auto: bfloat16 autocast on CPUs with native bf16, float32 elsewhere"""
     num_threads: int | None = None
-    """CPU threads for torch during training. None: torch's setting, but each epoch times
-    two steps with it and two with 1 thread and keeps the faster: on a CPU that other
+    """CPU threads for torch during training. None: torch's setting, but every few epochs
+    two steps are timed with it and two with 1 thread, and the faster is kept: on a CPU that other
     programs keep busy, one thread can be several times faster than waiting for a
     descheduled second one. Set it for bit-exact reproducibility across runs"""
     kappa: float = 0.01
@@ -237,22 +237,30 @@ ProgressCallback = Callable[[TrainProgress], None]
 
 
 class _ThreadTuner:
-    """Per epoch on the CPU: steps 1–2 timed at `high` threads, 3–4 at one; keep the faster.
+    """On the CPU, every `_TUNE_EVERY` epochs from the first: steps 1–2 timed at `high`
+    threads, 3–4 at one; the faster setting runs until the next probe.
 
-    Step 0 of each epoch runs untimed (allocations, caches). Epochs with fewer than
-    `_TUNE_MIN_STEPS` steps are not tuned.
+    Step 0 of an epoch runs untimed (allocations, caches). Not tuned when an epoch has
+    fewer than `_TUNE_MIN_STEPS` steps. Probing is not free on a busy CPU (two steps at
+    the slow setting), hence not every epoch.
     """
 
     _TUNE_MIN_STEPS = 12
+    _TUNE_EVERY = 5
 
     def __init__(self, high: int, steps_per_epoch: int) -> None:
         self.high = high
         self.active = high > 1 and steps_per_epoch >= self._TUNE_MIN_STEPS
         self.choice = high
+        self.probing = False
         self._times: dict[int, list[float]] = {}
 
+    def start_epoch(self, epoch: int) -> None:
+        """epoch: 1-based."""
+        self.probing = self.active and (epoch - 1) % self._TUNE_EVERY == 0
+
     def threads(self, step_in_epoch: int) -> int:
-        if not self.active or step_in_epoch == 0:
+        if not self.probing or step_in_epoch == 0:
             return self.choice
         if step_in_epoch <= 2:
             return self.high
@@ -261,7 +269,7 @@ class _ThreadTuner:
         return self.choice
 
     def record(self, step_in_epoch: int, threads: int, seconds: float) -> None:
-        if not self.active or not 1 <= step_in_epoch <= 4:
+        if not self.probing or not 1 <= step_in_epoch <= 4:
             return
         self._times.setdefault(threads, []).append(seconds)
         if step_in_epoch == 4:
@@ -273,6 +281,7 @@ class _ThreadTuner:
                 )
             self.choice = fast
             self._times = {}
+            self.probing = False
 
 
 class _DeviceFailed(Exception):
@@ -478,12 +487,13 @@ class Trainer:
         bad_epochs = 0
         for epoch in range(1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
+            tuner.start_epoch(epoch)
             model.train()
             order = rng.permutation(train_idx)
             loss_sum, loss_n = 0.0, 0
             for b in range(steps_per_epoch):
                 threads = tuner.threads(b)
-                if tuner.active and torch.get_num_threads() != threads:
+                if torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
                 t0 = time.perf_counter()
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]

@@ -251,12 +251,16 @@ def test_every_config_field_is_documented():
 
 def test_thread_tuner_keeps_the_faster_setting():
     tuner = trainer_module._ThreadTuner(high=4, steps_per_epoch=20)
+    tuner.start_epoch(1)
     plan = [tuner.threads(b) for b in range(6)]
     assert plan == [4, 4, 4, 1, 1, 4]
     for b, t in ((1, 0.9), (2, 1.1), (3, 0.3), (4, 0.2)):  # one thread is faster: a busy CPU
         tuner.record(b, plan[b], t)
     assert tuner.choice == 1 and tuner.threads(7) == 1 and tuner.threads(0) == 1
-    for b, t in ((1, 0.1), (2, 0.1), (3, 0.3), (4, 0.3)):  # next epoch the machine is idle again
+    tuner.start_epoch(2)  # no probe until epoch 1 + _TUNE_EVERY
+    assert [tuner.threads(b) for b in range(6)] == [1] * 6
+    tuner.start_epoch(1 + tuner._TUNE_EVERY)
+    for b, t in ((1, 0.1), (2, 0.1), (3, 0.3), (4, 0.3)):  # the machine is idle again
         tuner.record(b, tuner.threads(b), t)
     assert tuner.choice == 4
     assert not trainer_module._ThreadTuner(high=1, steps_per_epoch=100).active
