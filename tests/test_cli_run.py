@@ -85,7 +85,8 @@ def test_without_a_model_records_and_invents_no_ev(
     assert lines
     for line in lines:
         assert line["ev_stay"] is None and line["ev_extract"] is None and line["advice"] is None
-        assert line["reason"] in ("no_model", "no_frames")
+        # capture_lost: a last tick can land after the replay ran out of frames
+        assert line["reason"] in ("no_model", "no_frames", "capture_lost")
         assert set(line["stages_ms"]) == {"grab", "preprocess", "encode", "qnet"}
     assert any(line["reason"] == "no_model" and line["frame_age_ms"] is not None for line in lines)
     (run,) = list_runs(data)
