@@ -63,7 +63,7 @@ def main() -> int:
 # Everything below imports Qt lazily: the platform must be chosen before the first import.
 
 
-def game_scene(width: int, height: int, seed: int = 7):  # -> QImage
+def game_scene(width: int, height: int, seed: int = 7, hud: bool = True):  # -> QImage
     """A busy, game-like frame: dusk sky with sun glare, ridges, a noisy ground with
     snow and foliage, buildings, fog and a HUD with bright text: the worst case for
     reading an overlay at a glance."""
@@ -157,6 +157,9 @@ def game_scene(width: int, height: int, seed: int = 7):  # -> QImage
     fog.setColorAt(0, QColor(255, 230, 200, 70))
     fog.setColorAt(1, QColor(255, 230, 200, 0))
     p.fillRect(0, 0, width, height, fog)
+    if not hud:
+        p.end()
+        return img
     # HUD: compass, health, ammo, crosshair, a quest toast in white on bright sky.
     font = QFont()
     font.setBold(True)
@@ -246,7 +249,9 @@ def render_all(out: Path) -> int:
 
     # Overlay states side by side on one image for the README.
     tiles = [ov.render_view_image(v, 1.0) for v in states.values()]
-    grid = scene.scaled(3 * (ov.BASE_WIDTH + 16) + 16, 2 * (ov.BASE_HEIGHT + 16) + 16)
+    grid = game_scene(
+        3 * (ov.BASE_WIDTH + 16) + 16, 2 * (ov.BASE_HEIGHT + 16) + 16, seed=11, hud=False
+    )
     p = QPainter(grid)
     p.setOpacity(Settings().overlay.opacity)
     for i, tile in enumerate(tiles):
@@ -314,82 +319,91 @@ def _pump(app, ms: int) -> None:  # noqa: ANN001
 
 
 def _training_shot(app, out: Path) -> None:  # noqa: ANN001
-    """The training dialog after a few epochs of a scripted run (finished, with metrics)."""
-    import math
-    from dataclasses import dataclass
+    """The training dialog after a real (small) training run on synthetic recorded runs,
+    hot-swapped into a real engine; plus the runs view of those runs."""
+    import tempfile
 
-    from PyQt6.QtCore import QObject, pyqtSignal
+    import numpy as np
 
-    from app.ui.training_dialog import DatasetSummary, TrainingDialog
+    from app.core.capture.synthetic import SyntheticSource
+    from app.core.data.recorder import list_runs
+    from app.core.data.synthetic import SyntheticConfig, record_runs
+    from app.core.engine import Engine, EngineConfig
+    from app.core.model.qnet import QNetConfig
+    from app.core.training.trainer import TrainConfig
+    from app.ui.runs_view import CoreRunStore, RunsView
+    from app.ui.training_dialog import TrainingDialog, summarise_runs
+    from app.ui.wiring import EngineModels
+    from app.workers.training import TrainingWorker
 
-    @dataclass(frozen=True)
-    class Progress:
-        epoch: int
-        step: int
-        total_steps: int
-        train_loss: float
-        val_loss: float | None
-        samples_per_s: float
-        eta_s: float
+    d, window = 32, 16
+    cfg = SyntheticConfig(latent_dim=d, max_duration_s=180.0, threshold_median=40_000.0)
+    root = Path(tempfile.mkdtemp(prefix="arcx-shot-runs-"))
+    record_runs(root, 64, cfg, seed=3, unlabelled=3)
+    out_path = root.parent / f"{root.name}-models" / "qnet.safetensors"
 
-    @dataclass(frozen=True)
-    class Result:
-        metrics: dict
+    class Encoder:  # plays the synthetic runs' encoder so the model can be swapped in
+        name = "fp32"
 
-    class ScriptedWorker(QObject):
-        started = pyqtSignal()
-        progress = pyqtSignal(object)
-        finished = pyqtSignal(object)
-        errored = pyqtSignal(str)
+        def encode(self, frames: np.ndarray) -> np.ndarray:
+            return frames.reshape(len(frames), -1)[:, :d].astype(np.float32) / 255.0
 
-        def start(self) -> None:
-            self.started.emit()
-            epochs, per_epoch = 12, 40
-            total = epochs * per_epoch
-            for step in range(1, total + 1):
-                e = (step - 1) // per_epoch
-                base = 0.35 * math.exp(-step / 120) + 0.06
-                noise = 0.02 * math.sin(step * 1.7) + 0.015 * math.sin(step * 0.37)
-                val = (
-                    0.33 * math.exp(-(e + 1) * per_epoch / 140) + 0.075
-                    if step % per_epoch == 0
-                    else None
-                )
-                self.progress.emit(
-                    Progress(e, step, total, base + noise, val, 5200.0, (total - step) * 0.05)
-                )
-            self.finished.emit(
-                Result(
-                    {
-                        "val_loss": 0.0791,
-                        "val_quantile_coverage_80": 0.78,
-                        "val_mae_loot": 2140.0,
-                        "epochs": 12,
-                    }
-                )
-            )
+    engine = Engine(
+        SyntheticSource(160, 90),
+        config=EngineConfig(window=window),
+        encoder=Encoder(),
+        encoder_id=cfg.encoder_id,
+    )
+    engine.warm_up()
+    models = EngineModels(engine)
+    qnet = QNetConfig(
+        latent_dim=d, seq_len=window, hidden=32, num_layers=1, attn_dim=32, head_dim=64
+    )
 
-        def request_stop(self) -> None:
-            pass
+    def factory(params):  # noqa: ANN001, ANN202
+        config = TrainConfig(
+            epochs=params.epochs,
+            lr=params.learning_rate,
+            batch_size=params.batch_size,
+            qnet=qnet,
+            window=window,
+            device="cpu",
+            precision="fp32",
+            num_threads=1,
+            patience=50,
+        )
+        return TrainingWorker(config, root, out_path)
 
-        def wait(self, ms: int = 0) -> bool:
-            return True
-
-    summary = DatasetSummary(labelled_runs=37, decisions=41_280, unlabelled_runs=4)
-    dialog = TrainingDialog(summary, lambda params: ScriptedWorker(), can_roll_back=True)
+    dialog = TrainingDialog(summarise_runs(list_runs(root), cfg.encoder_id), factory)
     dialog.epochs.setValue(12)
+    dialog.batch.setValue(128)
+    dialog.lr.setValue(0.0001)
+
+    def swap(result) -> None:  # noqa: ANN001
+        text = models.swap_in(result)
+        dialog.show_swap_result(True, text, can_roll_back=models.can_roll_back)
+
+    dialog.modelReady.connect(swap)
     dialog.show()
     _pump(app, 100)
     dialog.start()
-    dialog.show_swap_result(
-        True,
-        "New model in use (epoch 12, val loss 0.0791). The previous one is kept.",
-        can_roll_back=True,
-    )
+    deadline = time.monotonic() + 600
+    while dialog.running and time.monotonic() < deadline:
+        _pump(app, 100)
     _pump(app, 200)
     dialog.grab().save(str(out / "training.png"))
     dialog.close()
-    print("wrote training.png")
+    print(f"wrote training.png ({dialog.status.text()})")
+
+    view = RunsView(CoreRunStore(root))
+    view.resize(820, 420)
+    view.show()
+    _pump(app, 200)
+    view.table.selectRow(1)
+    _pump(app, 100)
+    view.grab().save(str(out / "runs.png"))
+    view.close()
+    print("wrote runs.png")
 
 
 if __name__ == "__main__":

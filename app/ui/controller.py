@@ -36,7 +36,7 @@ from app.core.model.ev import EVEstimate, next_risk
 from app.ui.hotkeys import HotkeyManager
 from app.ui.loot_prompt import LootPrompt
 from app.ui.overlay import OverlayMode, OverlayWindow
-from app.ui.runs_view import RunStore, RunsView
+from app.ui.runs_view import RunStore, RunsView, run_length
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.training_dialog import TrainingDialog, TrainParams, summarise_runs
 from app.ui.tray import A, TrayIcon, TrayStatus
@@ -631,7 +631,7 @@ class AppController(QObject):
 
 
 def _run_title(info: Any) -> str:
-    seconds = getattr(info, "duration_s", None)
+    seconds = run_length(info)
     if seconds is None:
         return ""
     m, s = divmod(round(seconds), 60)

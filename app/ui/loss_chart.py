@@ -77,7 +77,10 @@ class LossChart(QWidget):
         labels = [f"{10**v:.2g}" if log_y else _tick_label(v, y1 - y0) for v in ticks]
         left_pad = max(fm.horizontalAdvance(t) for t in labels) + 10
         bottom_pad = 2 * fm.height() + 8
-        plot = QRectF(left_pad, 10, self.width() - left_pad - 14, self.height() - 10 - bottom_pad)
+        top_pad = fm.height() + 10  # the legend sits above the plot, never on a curve
+        plot = QRectF(
+            left_pad, top_pad, self.width() - left_pad - 14, self.height() - top_pad - bottom_pad
+        )
 
         def to_px(x: float, y: float) -> QPointF:
             yy = math.log10(y) if log_y else y
@@ -132,16 +135,16 @@ class LossChart(QWidget):
             p.setBrush(VAL_COLOUR)
             for x, y in self.val:
                 p.drawEllipse(to_px(x, y), 3, 3)
-        # Legend.
-        lx = plot.right() - 150
-        for i, (name, colour) in enumerate(
-            (("train loss", TRAIN_COLOUR), ("validation loss", VAL_COLOUR))
-        ):
-            y = plot.top() + 8 + i * (fm.height() + 2)
+        # Legend, above the plot, right-aligned.
+        x = plot.right()
+        for name, colour in (("validation loss", VAL_COLOUR), ("train loss", TRAIN_COLOUR)):
+            x -= fm.horizontalAdvance(name) + 24
+            y = 4 + fm.height() / 2
             p.setPen(QPen(colour, 3))
-            p.drawLine(QPointF(lx, y), QPointF(lx + 18, y))
+            p.drawLine(QPointF(x, y), QPointF(x + 16, y))
             p.setPen(text_colour)
-            p.drawText(QPointF(lx + 24, y + fm.ascent() / 2 - 1), name)
+            p.drawText(QPointF(x + 20, y + fm.ascent() / 2 - 1), name)
+            x -= 12
         p.end()
 
 

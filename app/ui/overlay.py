@@ -528,9 +528,19 @@ def paint_view(
     _shadow_text(p, chip, Qt.AlignmentFlag.AlignCenter, view.risk, TEXT_COLOUR)
     top += header_h + 3 * s
 
-    # Headline (advice or state) and its detail.
+    # Headline (advice or state) and, right of it, ΔEV. The headline shrinks (never the
+    # delta) if the two would touch: long numbers, or a wider font on another system.
     head_h = 30 * s
-    p.setFont(_font(26 * s, bold=True))
+    delta_text = f"Δ {view.rows[-1][1]}" if view.rows else ""
+    delta_font = _font(17 * s, bold=True)
+    delta_w = (
+        QFontMetricsF(delta_font).horizontalAdvance(delta_text) + 10 * s if delta_text else 0.0
+    )
+    head_px = 26 * s
+    head_w = QFontMetricsF(_font(head_px, bold=True)).horizontalAdvance(view.headline)
+    if head_w > width - delta_w:
+        head_px = max(12 * s, head_px * (width - delta_w) / head_w)
+    p.setFont(_font(head_px, bold=True))
     _shadow_text(
         p,
         QRectF(left, top, width, head_h),
@@ -538,15 +548,13 @@ def paint_view(
         view.headline,
         view.headline_colour,
     )
-    if view.rows:
-        # ΔEV sits right of the headline, as big as it can be without crowding.
-        delta = view.rows[-1][1]
-        p.setFont(_font(17 * s, bold=True))
+    if delta_text:
+        p.setFont(delta_font)
         _shadow_text(
             p,
             QRectF(left, top, width, head_h),
             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-            f"Δ {delta}",
+            delta_text,
             view.headline_colour if not view.dimmed else MUTED_COLOUR,
         )
     top += head_h

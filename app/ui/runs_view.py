@@ -104,6 +104,21 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
+def run_length(info: Any) -> float | None:
+    """Seconds of play: the run clock, or frames / FPS when that is longer (runs written
+    by tools faster than real time, e.g. synthetic ones, have a near-zero clock)."""
+    duration = getattr(info, "duration_s", None)
+    frames, fps = getattr(info, "n_frames", None), getattr(info, "fps", None)
+    by_frames = (
+        frames / fps
+        if isinstance(frames, int) and isinstance(fps, int | float) and fps > 0
+        else None
+    )
+    if duration is None:
+        return by_frames
+    return max(float(duration), by_frames or 0.0)
+
+
 def _sort_key(info: Any) -> float:
     started = getattr(info, "started_at", None)
     if isinstance(started, dt.datetime):
@@ -130,7 +145,7 @@ def row_texts(info: Any) -> tuple[str, ...]:
     encoder = str(getattr(info, "encoder_id", "") or "")
     return (
         format_started(getattr(info, "started_at", None)),
-        format_duration(getattr(info, "duration_s", None)),
+        format_duration(run_length(info)),
         str(getattr(info, "n_decisions", "?")),
         outcome_text,
         loot_text,
@@ -317,7 +332,7 @@ class RunsView(QDialog):
         run = self.selected_run()
         if run is None:
             return False
-        what = f"the run of {row_texts(run)[0]} ({format_duration(run.duration_s)}, {run.n_decisions} decisions)"
+        what = f"the run of {row_texts(run)[0]} ({format_duration(run_length(run))}, {run.n_decisions} decisions)"
         if not self._confirm(f"Delete {what}? Its recorded data is removed for good."):
             return False
         try:

@@ -77,6 +77,17 @@ def view(qtbot, tmp_path):
     return v, store
 
 
+def test_run_length_prefers_the_clock_unless_frames_say_more():
+    from types import SimpleNamespace
+
+    from app.ui.runs_view import run_length
+
+    assert run_length(SimpleNamespace(duration_s=754.0, n_frames=6000, fps=8.0)) == 754.0
+    assert run_length(SimpleNamespace(duration_s=0.2, n_frames=800, fps=8.0)) == 100.0
+    assert run_length(SimpleNamespace(duration_s=None, n_frames=80, fps=8.0)) == 10.0
+    assert run_length(SimpleNamespace(duration_s=None)) is None
+
+
 def test_formatting():
     assert format_duration(754) == "12:34"
     assert format_duration(3725) == "1:02:05"
