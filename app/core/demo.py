@@ -1,0 +1,435 @@
+"""The demo loop: simulated raids → recorded runs (+ truth) → a trained Q-net → its score.
+
+    gen = generate_runs(root / "train", n_runs=14, seed=0, encoder=backend, ...)
+    ds = training_set(root / "train")                   # recorded runs + branch samples
+    Trainer(cfg).fit(ds, root / "qnet.safetensors")
+    evaluation.evaluate_dir(root / "heldout", root / "qnet.safetensors")
+
+**Generation.** Each raid is played by the autopilot (`SimRaidSource`, seeded), every
+frame is rendered at the encoder's input size, and frames are encoded in batches with
+whichever encoder path the caller chose (the run records its name as `encoder_path`).
+The real `RunRecorder` writes the run: every frame latent, a decision every
+`decision_every` frames (0.5 s at 8 FPS), `mark_extract` at the step the autopilot
+started the walk out, and `end_run` with the outcome and the banked value. Run clocks
+are game time (frame i at i / fps), not wall time: generation runs as fast as the
+encoder allows.
+
+**Truth sidecar** (`truth.parquet` in a held-out run's folder): for every decision
+taken while still looting, the Monte-Carlo truth of that state (`sim.evaluate_many`):
+EVs, ΔEV, the best action, the 16 true quantiles per action, and a few independent
+outcome draws per action (for calibration). `arcx eval` scores a model against it.
+
+**Branch samples** (`branches.parquet` in a training run's folder). A recorded run gives
+one realised outcome for all of its decisions, and `extract` targets only after the
+mark; with the few dozen raids an encoder on a 2-core CPU can encode in minutes, that
+is too little to learn ΔEV from. So at every looting decision of a training run the
+simulator also plays the raid on from that exact state, `branch_samples` times per
+action ("stay": the autopilot keeps playing; "extract": walk out now), without
+rendering. Each branch's final value is one more (window, action, target) sample for
+the same recorded frames: like a player who, at that moment, had extracted (or not).
+The network still has to read the state from the pixels' latents: the branches add
+targets, never state. `training_set(root)` loads the recorded runs with the real
+dataset loader and appends these samples; `arcx train` on the same folder sees only
+the recorded runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from app.core.data import store
+from app.core.data.dataset import DEFAULT_WINDOW, DecisionDataset, RunData, load_run
+from app.core.data.recorder import RunRecorder
+from app.core.errors import DataError
+from app.core.evaluation import TRUTH_FILE, Metrics, evaluate_dir
+from app.core.model.encoder import EncoderConfig, load_encoder
+from app.core.model.fast import EncoderBackend
+from app.core.model.runtime import select_encoder
+from app.core.sim import (
+    TAUS,
+    AutopilotConfig,
+    GameState,
+    Phase,
+    SimConfig,
+    SimRaidSource,
+    evaluate_many,
+)
+from app.core.sim.render import DEFAULT_SIZE
+from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
+
+log = logging.getLogger(__name__)
+
+BRANCHES_FILE = "branches.parquet"
+GAME_PROFILE = "sim-demo"
+MODEL_FILE = "qnet.safetensors"
+N_QUANTILES = len(TAUS)  # K
+STAY, EXTRACT = 0, 1
+
+# progress(phase, done, total): called after every raid (and every truth batch)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class GenConfig:
+    """How the demo's raids are generated and recorded."""
+
+    size: tuple[int, int] = DEFAULT_SIZE
+    """(height, width) of the rendered frames: the encoder's input size"""
+    decision_every: int = 4
+    """frames between decisions (4 at 8 FPS = the engine's 0.5 s tick)"""
+    batch_frames: int = 32
+    """frames per encoder call"""
+    truth_n: int = 512
+    """Monte-Carlo rollouts per action for the truth of a held-out decision"""
+    outcome_draws: int = 16
+    """independent outcome draws per action kept in the truth sidecar (calibration)"""
+    branch_samples: int = 2
+    """simulated play-ons per action from every looting decision of a training run (0: none)"""
+    sim: SimConfig = field(default_factory=SimConfig)
+    """the raid's rules"""
+    autopilot: AutopilotConfig = field(default_factory=AutopilotConfig)
+    """the distribution of player behaviours (recorded runs and truth's "stay" share it)"""
+
+
+@dataclass(frozen=True)
+class GeneratedRun:
+    """One recorded raid."""
+
+    run_id: str
+    """the recorder's run id"""
+    path: Path
+    """its folder"""
+    n_frames: int
+    """frames recorded"""
+    n_decisions: int
+    """decisions recorded"""
+    n_looting_decisions: int
+    """decisions taken before the walk out (the ones truth and branches cover)"""
+    outcome: str
+    """extracted or died"""
+    value: float
+    """banked loot (0 when died)"""
+
+
+@dataclass(frozen=True)
+class GenResult:
+    """What `generate_runs` did."""
+
+    runs: tuple[GeneratedRun, ...]
+    """the recorded raids, in order"""
+    encoder_path: str
+    """the encoder path the latents came from"""
+    seconds_play: float
+    """rendering + simulation"""
+    seconds_encode: float
+    """encoder time"""
+    seconds_record: float
+    """recorder time (start_run … end_run)"""
+    seconds_truth: float
+    """truth or branch roll-outs"""
+
+    @property
+    def n_frames(self) -> int:
+        return sum(r.n_frames for r in self.runs)
+
+    @property
+    def n_decisions(self) -> int:
+        return sum(r.n_decisions for r in self.runs)
+
+
+def play_raid(seed: int, cfg: GenConfig) -> tuple[list[NDArray[np.uint8]], list[GameState], SimRaidSource]:
+    """Play one autopilot raid to the end: its frames and the state shown in each."""
+    src = SimRaidSource(seed=seed, config=cfg.sim, autopilot=cfg.autopilot, size=cfg.size)
+    src.open()
+    frames: list[NDArray[np.uint8]] = []
+    states: list[GameState] = []
+    try:
+        while True:
+            frame = src.grab()
+            if frame is None:
+                break
+            frames.append(frame)
+            states.append(src.state)
+    finally:
+        src.close()
+    return frames, states, src
+
+
+def encode_frames(encoder: EncoderBackend, frames: Sequence[NDArray[np.uint8]], batch: int) -> NDArray[np.float32]:
+    """[F, H, W, 3] uint8 frames → [F, D] float32 latents, `batch` frames per call."""
+    out = [encoder.encode(np.stack(frames[i : i + batch])) for i in range(0, len(frames), batch)]
+    return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def decision_frames(n_frames: int, every: int) -> NDArray[np.int64]:
+    """Frame indices at which decisions are taken: every `every`-th frame after the first."""
+    return np.arange(every, n_frames, every, dtype=np.int64)
+
+
+def generate_runs(
+    root: Path,
+    n_runs: int,
+    *,
+    seed: int,
+    encoder: EncoderBackend,
+    encoder_id: str,
+    truth: bool,
+    config: GenConfig | None = None,
+    progress: Progress | None = None,
+) -> GenResult:
+    """Play, encode and record `n_runs` raids under `root` (seeds seed … seed+n_runs-1).
+
+    truth: write the truth sidecar (held-out runs); otherwise write the branch samples.
+    """
+    cfg = config or GenConfig()
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    fps = float(cfg.sim.fps)
+    recorder = RunRecorder(root)
+    runs: list[GeneratedRun] = []
+    t_play = t_enc = t_rec = t_truth = 0.0
+    for i in range(n_runs):
+        raid_seed = seed + i
+        t0 = time.perf_counter()
+        frames, states, src = play_raid(raid_seed, cfg)
+        t1 = time.perf_counter()
+        latents = encode_frames(encoder, frames, cfg.batch_frames)
+        t2 = time.perf_counter()
+        dec = decision_frames(len(frames), cfg.decision_every)
+        mark = src.extract_time_s
+        recorder.start_run(
+            encoder_id=encoder_id, fps=fps, game_profile=GAME_PROFILE,
+            encoder_path=encoder.name, latent_dim=int(latents.shape[1]),
+        )
+        for f, z in enumerate(latents):
+            recorder.add_frame(z, f / fps)
+        for f in dec:
+            recorder.add_decision(f / fps, int(f), None)
+        if mark is not None:
+            recorder.mark_extract(mark)
+        outcome = src.outcome or "died"
+        value = float(src.final_value or 0.0) if outcome == "extracted" else 0.0
+        info = recorder.end_run(outcome, value)
+        t3 = time.perf_counter()
+        looting = np.array([f for f in dec if states[f].phase == Phase.LOOTING], dtype=np.int64)
+        looting_states = [states[f] for f in looting]
+        if truth:
+            write_truth(info.path / TRUTH_FILE, looting, looting_states, cfg, seed=raid_seed)
+        elif cfg.branch_samples > 0:
+            write_branches(info.path / BRANCHES_FILE, looting, looting_states, cfg, seed=raid_seed)
+        t4 = time.perf_counter()
+        t_play += t1 - t0
+        t_enc += t2 - t1
+        t_rec += t3 - t2
+        t_truth += t4 - t3
+        runs.append(
+            GeneratedRun(info.run_id, info.path, len(frames), len(dec), len(looting), outcome, value)
+        )
+        log.debug("raid %d: %d frames, %s %.0f", raid_seed, len(frames), outcome, value)
+        if progress is not None:
+            progress("generate", i + 1, n_runs)
+    return GenResult(tuple(runs), encoder.name, t_play, t_enc, t_rec, t_truth)
+
+
+def write_truth(
+    path: Path, frame_idx: NDArray[np.int64], states: Sequence[GameState], cfg: GenConfig, *, seed: int
+) -> Path:
+    """The truth sidecar of one run's looting decisions (see the module docstring)."""
+    truths = evaluate_many(list(states), n=cfg.truth_n, seed=seed, autopilot=cfg.autopilot, keep_samples=True)
+    rng = np.random.default_rng(seed)
+    d = cfg.outcome_draws
+
+    def draws(samples: NDArray[np.float64] | None) -> list[float]:
+        assert samples is not None
+        return rng.choice(samples, size=d, replace=False).tolist()
+
+    q_type = pa.list_(pa.float32(), N_QUANTILES)
+    table = pa.table(
+        {
+            "frame_idx": pa.array(frame_idx, pa.int64()),
+            "ev_stay": pa.array([t.ev_stay for t in truths], pa.float64()),
+            "ev_extract": pa.array([t.ev_extract for t in truths], pa.float64()),
+            "delta": pa.array([t.delta for t in truths], pa.float64()),
+            "se_delta": pa.array([t.se_delta for t in truths], pa.float64()),
+            "q_stay": pa.array([t.q_stay.tolist() for t in truths], q_type),
+            "q_extract": pa.array([t.q_extract.tolist() for t in truths], q_type),
+            "draws_stay": pa.array([draws(t.samples_stay) for t in truths], pa.list_(pa.float32(), d)),
+            "draws_extract": pa.array([draws(t.samples_extract) for t in truths], pa.list_(pa.float32(), d)),
+        }
+    )
+    return store.write_parquet_atomic(table, path)
+
+
+def write_branches(
+    path: Path, frame_idx: NDArray[np.int64], states: Sequence[GameState], cfg: GenConfig, *, seed: int
+) -> Path:
+    """Branch samples of one run's looting decisions: frame_idx, action, target rows."""
+    n = max(2, cfg.branch_samples)  # evaluate_many needs n ≥ 2; keep the first branch_samples
+    truths = evaluate_many(list(states), n=n, seed=seed + 1_000_003, autopilot=cfg.autopilot, keep_samples=True)
+    k = cfg.branch_samples
+    rows_f: list[int] = []
+    rows_a: list[int] = []
+    rows_y: list[float] = []
+    for f, t in zip(frame_idx.tolist(), truths, strict=True):
+        assert t.samples_stay is not None and t.samples_extract is not None
+        for action, samples in ((STAY, t.samples_stay), (EXTRACT, t.samples_extract)):
+            for y in samples[:k]:
+                rows_f.append(f)
+                rows_a.append(action)
+                rows_y.append(float(y))
+    table = pa.table(
+        {
+            "frame_idx": pa.array(rows_f, pa.int64()),
+            "action": pa.array(rows_a, pa.int8()),
+            "target": pa.array(rows_y, pa.float32()),
+        }
+    )
+    return store.write_parquet_atomic(table, path)
+
+
+def branch_runs(run: RunData, run_dir: Path, window: int = DEFAULT_WINDOW) -> list[RunData]:
+    """The branch samples of one training run as one-decision runs over its own latents."""
+    path = Path(run_dir) / BRANCHES_FILE
+    if not path.is_file():
+        return []
+    t = pq.read_table(path)
+    frame_idx = t.column("frame_idx").to_numpy()
+    actions = t.column("action").to_numpy()
+    targets = t.column("target").to_numpy()
+    out = []
+    for j, (f, a, y) in enumerate(zip(frame_idx.tolist(), actions.tolist(), targets.tolist(), strict=True)):
+        lo = max(0, f - window + 1)
+        out.append(
+            RunData(
+                run_id=f"{run.run_id}/branch{j}",
+                encoder_id=run.encoder_id,
+                latents=run.latents[lo : f + 1],
+                decision_rows=np.array([f - lo], dtype=np.int64),
+                actions=np.array([a], dtype=np.int8),
+                target=float(y),
+            )
+        )
+    return out
+
+
+def training_set(root: Path, window: int = DEFAULT_WINDOW, branches: bool = True) -> DecisionDataset:
+    """The recorded runs under `root` (real loader) plus their branch samples."""
+    runs: list[RunData] = []
+    for info in store.list_runs(Path(root)):
+        if info.recording or info.outcome is None:
+            continue
+        run = load_run(info.path, info)
+        runs.append(run)
+        if branches:
+            runs.extend(branch_runs(run, info.path, window))
+    if not runs:
+        raise DataError(f"no labelled runs under {root}")
+    return DecisionDataset(runs, window=window)
+
+
+# ---------------------------------------------------------------------------- the headless demo
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """The whole headless demo: how many raids, how they are made, how the Q-net is trained."""
+
+    n_train_runs: int = 14
+    """recorded raids to train on (seeds seed …)"""
+    n_heldout_runs: int = 5
+    """recorded raids with truth to score on (seeds after the training ones)"""
+    seed: int = 0
+    """first raid seed"""
+    gen: GenConfig = field(default_factory=GenConfig)
+    """raid generation"""
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=12, patience=4, val_fraction=0.15))
+    """Q-net training"""
+    encoder_preference: str = "auto"
+    """encoder path (`runtime.select_encoder`): auto picks the fastest faithful one"""
+    threads: int | None = None
+    """encoder threads (None: all logical CPUs: nothing else is running in the demo)"""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What one headless demo did and how well the model scored."""
+
+    train_gen: GenResult
+    """generation of the training raids"""
+    heldout_gen: GenResult
+    """generation of the held-out raids"""
+    training: TrainResult
+    """the trainer's result"""
+    metrics: Metrics
+    """the model on the held-out runs"""
+    model_path: Path
+    """the trained checkpoint"""
+    encoder_reason: str
+    """why this encoder path"""
+    seconds: dict[str, float]
+    """wall time per phase: encoder, generate, train, eval, total"""
+
+
+def prepare_encoder(
+    size: tuple[int, int], preference: str = "auto", threads: int | None = None
+) -> tuple[EncoderBackend, str, str]:
+    """The encoder for frames of `size`: (backend, encoder id, why this path)."""
+    model, _info = load_encoder(config=EncoderConfig(height=size[0], width=size[1]))
+    backend, selection = select_encoder(model, preference=preference, threads=threads or os.cpu_count() or 1)
+    return backend, model.encoder_id(), selection.reason
+
+
+def run_headless(
+    root: Path,
+    config: DemoConfig | None = None,
+    *,
+    encoder: tuple[EncoderBackend, str, str] | None = None,
+    progress: Progress | None = None,
+    on_epoch_end: Callable[[TrainProgress], None] | None = None,
+) -> DemoResult:
+    """Generate, train and evaluate under `root` (its train/ and heldout/ are replaced)."""
+    cfg = config or DemoConfig()
+    root = Path(root)
+    started = time.perf_counter()
+    t0 = time.perf_counter()
+    backend, encoder_id, reason = encoder or prepare_encoder(cfg.gen.size, cfg.encoder_preference, cfg.threads)
+    log.info("demo encoder: %s", reason)
+    t_enc = time.perf_counter() - t0
+    for sub in ("train", "heldout"):
+        if (root / sub).exists():
+            shutil.rmtree(root / sub)
+    t0 = time.perf_counter()
+    train_gen = generate_runs(
+        root / "train", cfg.n_train_runs, seed=cfg.seed, encoder=backend, encoder_id=encoder_id,
+        truth=False, config=cfg.gen, progress=progress,
+    )
+    heldout_gen = generate_runs(
+        root / "heldout", cfg.n_heldout_runs, seed=cfg.seed + cfg.n_train_runs, encoder=backend,
+        encoder_id=encoder_id, truth=True, config=cfg.gen,
+        progress=(lambda _p, d, t: progress("held-out", d, t)) if progress else None,
+    )
+    t_gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ds = training_set(root / "train", window=cfg.train.window)
+    model_path = root / MODEL_FILE
+    training = Trainer(cfg.train, on_epoch_end=on_epoch_end).fit(ds, model_path)
+    t_train = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    metrics = evaluate_dir(root / "heldout", model_path)
+    t_eval = time.perf_counter() - t0
+    seconds = {
+        "encoder": t_enc, "generate": t_gen, "train": t_train, "eval": t_eval,
+        "total": time.perf_counter() - started,
+    }
+    return DemoResult(train_gen, heldout_gen, training, metrics, model_path, reason, seconds)
