@@ -19,7 +19,7 @@ from app import __version__
 from app.core.errors import ArcXError
 
 # One module per subcommand, in the order `arcx --help` lists them.
-COMMANDS: tuple[str, ...] = ("doctor", "run", "train", "data")
+COMMANDS: tuple[str, ...] = ("doctor", "run", "train", "data", "demo", "eval")
 
 EXIT_USAGE = 2
 
