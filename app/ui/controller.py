@@ -446,6 +446,8 @@ class AppController(QObject):
         placements = {**self.settings.overlay.placements, screen_name: placement}
         overlay = self.settings.overlay.model_copy(update={"placements": placements})
         self._save(self.settings.model_copy(update={"overlay": overlay}))
+        if self.settings_dialog is not None:  # its OK must not write the old placement back
+            self.settings_dialog.set_placements(placements)
         if not self.recording and not self.overlay.unlocked:
             self.overlay.hide()
 
@@ -508,6 +510,11 @@ class AppController(QObject):
             self.hotkeys.install(settings.hotkeys.bindings())
         if settings.inference.risk != old.inference.risk and not self.recording:
             self.set_risk(settings.inference.risk)
+        if settings.overlay.visible != old.overlay.visible:
+            if settings.overlay.visible:
+                self._show_overlay_if_wanted()
+            elif not self.overlay.unlocked:
+                self.overlay.hide()
         self.refresh()
 
     def show_settings(self) -> SettingsDialog:

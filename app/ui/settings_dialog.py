@@ -333,6 +333,12 @@ class SettingsDialog(QDialog):
         self.risk.setCurrentIndex(max(self.risk.findData(s.inference.risk), 0))
         self.device.setCurrentText(s.device)
 
+    def set_placements(self, placements: dict[str, OverlayPlacement]) -> None:
+        """The overlay was dragged meanwhile: take its placements, show this monitor's corner."""
+        overlay = self._settings.overlay.model_copy(update={"placements": dict(placements)})
+        self._settings = self._settings.model_copy(update={"overlay": overlay})
+        self.corner.setCurrentText(placements.get(self.screen_name(), OverlayPlacement()).corner)
+
     def set_region(self, region: Region | None) -> None:
         self._region = region
         if region is None:

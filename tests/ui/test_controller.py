@@ -312,3 +312,29 @@ def test_a_run_cannot_start_before_the_engine_is_warm(qtbot, ctx):
     trigger(ctx.tray, A.START_RUN)
     assert not ctx.c.recording
     assert any("getting ready" in msg for _, msg in ctx.notes)
+
+
+def test_dragging_the_overlay_while_settings_are_open_is_not_undone_by_ok(qtbot, ctx):
+    dialog = ctx.c.show_settings()
+    dialog.unlockOverlayRequested.emit()
+    assert ctx.overlay.unlocked and ctx.overlay.isVisible()
+    avail = ctx.overlay.target_screen().availableGeometry()
+    from PyQt6.QtCore import QPoint
+
+    place = ctx.overlay.drop_at(QPoint(avail.left() + 300, avail.top() + 200))
+    assert dialog.corner.currentText() == "custom"
+    dialog.opacity.setValue(70)
+    dialog.apply()
+    saved = load_settings(ctx.settings_path).settings
+    assert saved.overlay.placements[ctx.overlay.target_screen().name()] == place
+    assert saved.overlay.opacity == pytest.approx(0.7)
+
+
+def test_hiding_the_overlay_in_settings_applies_at_once(qtbot, ctx):
+    trigger(ctx.tray, A.START_RUN)
+    assert ctx.overlay.isVisible()
+    dialog = ctx.c.show_settings()
+    dialog.overlay_visible.setChecked(False)
+    dialog.apply()
+    assert not ctx.overlay.isVisible()
+    assert not ctx.tray.backend.actions[A.TOGGLE_OVERLAY].isChecked()
