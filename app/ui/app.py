@@ -86,6 +86,8 @@ class Running:
     device: DeviceReport
     settings_message: str | None = None
     notes: list[str] = field(default_factory=list)
+    clean_up: Callable[[], None] = lambda: None
+    """ends an active run and stops everything; runs at most once (also on aboutToQuit)"""
 
 
 def device_text(report: DeviceReport) -> str:
@@ -175,8 +177,14 @@ def start(
         lambda msg: controller.show_settings() if msg == SHOW_SETTINGS else None
     )
 
-    def quit_app() -> None:
-        log.info("quitting")
+    done: list[bool] = []
+
+    def clean_up() -> None:
+        """End an active run (kept unlabelled), stop the engine, hooks and tray. Once."""
+        if done:
+            return
+        done.append(True)
+        log.info("shutting down")
         if controller.recording:
             try:
                 parts.engine.end_run(None, None)  # kept unlabelled, for the runs view
@@ -189,9 +197,13 @@ def start(
         finally:
             tray.hide()
             instance.release()
-            app.quit()
+
+    def quit_app() -> None:
+        clean_up()
+        app.quit()
 
     controller.quitRequested.connect(quit_app)
+    app.aboutToQuit.connect(clean_up)  # also when Windows ends the session
 
     notes: list[str] = []
     model = parts.models.describe() or "no model yet: recording only"
@@ -203,7 +215,17 @@ def start(
     for note in notes:
         tray.notify("ArcX", note)
     return Running(
-        app, controller, tray, instance, reporter, resume, parts, report, loaded.message, notes
+        app,
+        controller,
+        tray,
+        instance,
+        reporter,
+        resume,
+        parts,
+        report,
+        loaded.message,
+        notes,
+        clean_up,
     )
 
 

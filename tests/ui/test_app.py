@@ -94,6 +94,7 @@ def started(qtbot, monkeypatch):
     start.masks = masks
     yield start, notes, engines, shutdowns
     for r in running:
+        r.app.aboutToQuit.disconnect(r.clean_up)
         r.reporter.uninstall()
         r.resume.stop()
         r.instance.release()
@@ -154,3 +155,13 @@ def test_the_overlay_rectangle_goes_to_the_engine(qtbot, started):
     overlay.show()  # a hidden window gets its move event when shown
     overlay.move(overlay.x() - 40, overlay.y() + 30)
     assert start.masks[-1] == overlay.window_rect()
+
+
+def test_the_session_ending_cleans_up_once(qtbot, started):
+    start, _, engines, shutdowns = started
+    r = start()
+    r.controller.handle(A.START_RUN)
+    r.app.aboutToQuit.emit()  # what Qt does when Windows ends the session
+    r.app.aboutToQuit.emit()
+    assert engines[0].calls == ["start_run", ("end_run", None, None)]
+    assert shutdowns == [1]
