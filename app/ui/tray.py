@@ -5,6 +5,10 @@ that both tray implementations render: `QSystemTrayIcon` where Qt reports a syst
 and a pystray icon (run on its own thread, callbacks marshalled through a queued signal)
 where it does not. Either way a click comes out as `TrayIcon.triggered(action_id)` on
 the Qt main thread, and the app handles the same ids from hotkeys and from the menu.
+
+Where neither works (a bare X server such as Xvfb, a desktop with no tray), the tray is
+`_NoTray`: it logs why once, shows nothing and the app keeps running; the overlay,
+the hotkeys and any other window work as before (`TrayIcon.available` is False).
 """
 
 from __future__ import annotations
@@ -190,10 +194,13 @@ class TrayIcon(QObject):
         if use_pystray is None:
             use_pystray = not QSystemTrayIcon.isSystemTrayAvailable()
         self.status = TrayStatus()
-        self.backend: _QtTray | _PystrayTray
+        self.backend: _QtTray | _PystrayTray | _NoTray
         if use_pystray:
             log.info("Qt reports no system tray; using pystray")
-            self.backend = _PystrayTray(self._fired.emit, pystray_module)
+            try:
+                self.backend = _PystrayTray(self._fired.emit, pystray_module)
+            except Exception as exc:  # pystray cannot load or has no display/tray here
+                self.backend = _NoTray(f"pystray failed: {type(exc).__name__}: {exc}")
         else:
             self.backend = _QtTray(self)
         self.update_status(self.status)
@@ -201,6 +208,11 @@ class TrayIcon(QObject):
     @property
     def uses_pystray(self) -> bool:
         return isinstance(self.backend, _PystrayTray)
+
+    @property
+    def available(self) -> bool:
+        """False when there is no tray at all (menu actions then come from hotkeys only)."""
+        return not isinstance(self.backend, _NoTray)
 
     def update_status(self, status: TrayStatus) -> None:
         self.status = status
@@ -364,8 +376,14 @@ class _PystrayTray:
 
     def show(self) -> None:
         if self.thread is None:
-            self.thread = threading.Thread(target=self.icon.run, name="arcx-pystray", daemon=True)
+            self.thread = threading.Thread(target=self._run, name="arcx-pystray", daemon=True)
             self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.icon.run()
+        except Exception:  # no tray to dock into: the app carries on without an icon
+            log.warning("the pystray icon stopped; no tray icon", exc_info=True)
 
     def hide(self) -> None:
         if self.thread is not None:
@@ -377,6 +395,26 @@ class _PystrayTray:
             self.icon.notify(message, title)
         except Exception:  # not every pystray backend has notifications
             log.info("%s: %s", title, message)
+
+
+class _NoTray:
+    """No tray anywhere: says so once, then shows nothing; notifications go to the log."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        log.warning("no system tray (%s): running without a tray icon", reason)
+
+    def render(self, entries: tuple[MenuEntry, ...], icon: QIcon, tip: str) -> None:
+        pass
+
+    def show(self) -> None:
+        pass
+
+    def hide(self) -> None:
+        pass
+
+    def notify(self, title: str, message: str) -> None:
+        log.info("%s: %s", title, message)
 
 
 def _latin1(text: str) -> str:

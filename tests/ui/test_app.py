@@ -165,3 +165,31 @@ def test_the_session_ending_cleans_up_once(qtbot, started):
     r.app.aboutToQuit.emit()
     assert engines[0].calls == ["start_run", ("end_run", None, None)]
     assert shutdowns == [1]
+
+
+def test_starts_without_any_tray(qtbot, started, monkeypatch):
+    """Xvfb: no Qt tray and pystray cannot even import: the app starts and works."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pystray", None)  # `import pystray` → ImportError
+    start, _notes, engines, _ = started
+    key = f"arcx-test-{uuid.uuid4().hex[:8]}"
+    r = ui_app.start(
+        [],
+        engine_factory=lambda s, rep, b: ui_app.Parts(FakeEngine(), NoModels(), b, "enc-x"),
+        hotkey_backend=FakeHotkeyBackend(),
+        use_pystray=True,
+        instance_key=key,
+        show_dialogs=False,
+    )
+    assert r is not None
+    try:
+        assert not r.tray.available
+        r.controller.handle(A.START_RUN)  # the menu's actions still work (hotkeys too)
+        assert r.controller.recording
+        assert r.controller.overlay.isVisible()
+    finally:
+        r.app.aboutToQuit.disconnect(r.clean_up)
+        r.reporter.uninstall()
+        r.resume.stop()
+        r.instance.release()

@@ -185,3 +185,40 @@ def test_pystray_failures_do_not_break_the_app(qtbot, pystray_fake):
     assert "-" in tray.backend.icon.title
     tray.backend.icon.broken = True
     tray.update_status(TrayStatus(recording=True))  # logged, not raised
+
+
+def test_no_tray_at_all_logs_and_keeps_running(qtbot, caplog):
+    """Xvfb: Qt sees no tray and pystray cannot start: nothing shows, nothing raises."""
+
+    class BrokenIcon:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("Bad display name")
+
+    module = types.SimpleNamespace(Icon=BrokenIcon, Menu=None, MenuItem=None)
+    with caplog.at_level("WARNING", logger="app.ui.tray"):
+        tray = TrayIcon(use_pystray=True, pystray_module=module)
+    assert not tray.available and not tray.uses_pystray
+    assert any("no system tray" in r.getMessage() for r in caplog.records)
+    tray.update_status(TrayStatus(recording=True))
+    tray.show()
+    tray.notify("ArcX", "still here")
+    tray.hide()
+    with qtbot.waitSignal(tray.triggered, timeout=1000) as got:  # actions still flow
+        tray._fired.emit(A.START_RUN)
+    assert got.args == [A.START_RUN]
+
+
+def test_pystray_run_failing_on_its_thread_is_logged(qtbot, pystray_fake, caplog):
+    class DiesOnRun(pystray_fake.Icon):
+        def run(self, *args, **kwargs):
+            raise RuntimeError("no tray manager")
+
+    module = types.SimpleNamespace(
+        Icon=DiesOnRun, Menu=pystray_fake.Menu, MenuItem=pystray_fake.MenuItem
+    )
+    tray = TrayIcon(use_pystray=True, pystray_module=module)
+    with caplog.at_level("WARNING", logger="app.ui.tray"):
+        tray.show()
+        tray.backend.thread.join(2)
+    assert not tray.backend.thread.is_alive()
+    assert any("no tray icon" in r.getMessage() for r in caplog.records)
