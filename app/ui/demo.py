@@ -5,6 +5,11 @@ differences, both set before it starts: its home is the demo folder's `app/`
 (`ARCX_HOME`), so its runs, settings and model never mix with the player's, and its
 capture source is the simulated raid (`ARCX_SOURCE=sim`, see `app.core.capture.factory`).
 The model trained by the demo is installed there as the app's model.
+
+On top of the app, a game window (`app.ui.game_window`) shows the raid the engine is
+capturing, with the overlay in its corner. The source is `LiveRaids`: raid after raid,
+each a new seed, and the runs are started and labelled automatically, so the demo plays
+on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from app.core import paths
 
@@ -23,10 +29,9 @@ SOURCE_ENV = "ARCX_SOURCE"
 
 
 def run_gui(model_path: Path, seed: int = 0) -> int:
-    """Start the desktop app on the simulated raid with `model_path`; returns its exit status.
-
-    seed: reserved for choosing the live raid (the sim source starts from its own seed).
-    """
+    """Start the desktop app on live simulated raids with `model_path`; returns its exit
+    status. seed: the first live raid's seed (then seed + 1, …): pick one the model was
+    not trained on."""
     home = paths.demo_dir() / "app"
     home.mkdir(parents=True, exist_ok=True)
     os.environ[HOME_ENV] = str(home)
@@ -34,6 +39,33 @@ def run_gui(model_path: Path, seed: int = 0) -> int:
     target = paths.user_models_dir() / "qnet.safetensors"
     shutil.copyfile(model_path, target)
     log.info("demo app: home %s, model %s, source: simulated raid", home, target)
-    from app.ui.app import main
+    running = start_gui(seed)
+    if running is None:
+        return 0
+    app, window = running
+    code = app.app.exec()
+    window.close()
+    app.reporter.uninstall()
+    return int(code)
 
-    return int(main([]))
+
+def start_gui(seed: int = 0, **start_kwargs: Any) -> tuple[Any, Any] | None:
+    """The app (`app.ui.app.start`) on `LiveRaids` from `seed`, plus its game window shown;
+    None when another ArcX instance runs. Keyword arguments go to `start` (tests)."""
+    from app.core.sim.live import LiveRaids
+    from app.ui import wiring
+    from app.ui.app import start
+    from app.ui.game_window import DemoRuns, GameWindow
+
+    live = LiveRaids(seed)
+    factory = start_kwargs.pop(
+        "engine_factory", lambda s, r, b: wiring.build(s, r, b, source=live)
+    )
+    running = start([], engine_factory=factory, **start_kwargs)
+    if running is None:
+        return None
+    controller = running.controller
+    window = GameWindow(live, DemoRuns(controller), controller.overlay)
+    window.show()
+    window.raise_()
+    return running, window

@@ -210,12 +210,22 @@ def mask_for_overlay(rect: geometry.Rect, settings: Settings) -> CaptureRect | N
     return None if found is None else CaptureRect(found.left, found.top, found.width, found.height)
 
 
-def build(settings: Settings, report: DeviceReport, bridge: EngineBridge) -> Any:
-    """The real engine and everything around it, as `app.ui.app.Parts`."""
+def build(
+    settings: Settings, report: DeviceReport, bridge: EngineBridge, source: Any | None = None
+) -> Any:
+    """The real engine and everything around it, as `app.ui.app.Parts`.
+
+    source: a FrameSource to capture instead of the screen (the demo's `LiveRaids`); it is
+    not the screen, so the overlay is not masked out of its frames.
+    """
     from app.ui.app import Parts
 
-    spec = os.environ.get(SOURCE_ENV, "").strip()
-    source = source_from_spec(spec, settings.capture) if spec else screen_source(settings.capture)
+    on_screen = source is None
+    if source is None:
+        spec = os.environ.get(SOURCE_ENV, "").strip()
+        source = (
+            source_from_spec(spec, settings.capture) if spec else screen_source(settings.capture)
+        )
     runs_root = paths.runs_dir()
     recorder = RunRecorder(runs_root)
     if recorder.recovered:
@@ -239,8 +249,14 @@ def build(settings: Settings, report: DeviceReport, bridge: EngineBridge) -> Any
         encoder_id=lambda: engine.encoder_id,
         training_worker=training_worker_factory(engine, runs_root, model_path()),
         shutdown=shutdown,
-        set_overlay_rect=lambda rect: engine.set_masks(
-            [m] if (m := mask_for_overlay(rect, settings)) is not None else []
+        set_overlay_rect=(
+            (
+                lambda rect: engine.set_masks(
+                    [m] if (m := mask_for_overlay(rect, settings)) is not None else []
+                )
+            )
+            if on_screen
+            else (lambda rect: None)
         ),
         train_defaults=default_train_params(),
     )

@@ -1,0 +1,96 @@
+"""The demo's game window: shows the captured sim frames, keeps runs going raid after raid."""
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QObject, QRect, pyqtSignal
+from PyQt6.QtWidgets import QWidget
+
+from app.core.errors import ArcXError
+from app.core.sim.live import LiveRaids
+from app.ui.game_window import DemoRuns, GameWindow, frame_image, overlay_corner
+
+pytestmark = pytest.mark.gui
+
+
+class FakeController(QObject):
+    runEnded = pyqtSignal(object)
+
+    def __init__(self, warm_after=0):
+        super().__init__()
+        self.recording = False
+        self.ending = False
+        self.calls = []
+        self.labels = []
+        self.refusals = warm_after
+        self.n = 0
+
+    def start_run(self):
+        if self.refusals:
+            self.refusals -= 1
+            raise ArcXError("still getting ready")
+        self.calls.append("start")
+        self.recording = True
+
+    def end_run(self, *, outcome=None, prompt=None):
+        self.calls.append(("end", outcome))
+        self.recording = False
+        self.n += 1
+        self.runEnded.emit(type("Info", (), {"run_id": f"run{self.n}"})())
+
+    def label_run(self, run_id, outcome, value):
+        self.labels.append((run_id, outcome, value))
+
+
+def test_frame_image_checks_its_input():
+    img = frame_image(np.zeros((5, 8, 3), np.uint8))
+    assert (img.width(), img.height()) == (8, 5)
+    with pytest.raises(ValueError):
+        frame_image(np.zeros((5, 8), np.uint8))
+    with pytest.raises(ValueError):
+        frame_image(np.zeros((5, 8, 3), np.float32))
+
+
+def test_overlay_corner_is_inside_the_top_right():
+    p = overlay_corner(QRect(100, 50, 960, 540), (200, 80), 12)
+    assert (p.x(), p.y()) == (100 + 960 - 200 - 12, 62)
+
+
+def test_shows_sim_frames_and_restarts_raids(qtbot):
+    """The capture thread's grabs (here: direct calls) show up; raids restart, and each
+    raid is one run, ended and labelled with the raid's outcome."""
+    live = LiveRaids(seed=7)
+    live.open()
+    controller = FakeController(warm_after=1)  # the first start is refused (warming up)
+    overlay = QWidget()
+    overlay.resize(120, 40)
+    window = GameWindow(live, DemoRuns(controller), overlay, poll_ms=10_000)
+    qtbot.addWidget(window)
+    qtbot.addWidget(overlay)
+    window.show()
+    overlay.show()
+
+    first = live.grab()
+    with qtbot.waitSignals([window.raidStarted, window.frameShown], order="strict"):
+        window.poll()
+    assert controller.calls == []  # refused: kept for the next poll
+    window.poll()
+    assert controller.calls == ["start"]
+    shown = window.grab().toImage()
+    assert shown.width() == window.width()
+    centre = shown.pixelColor(window.width() // 2, (window.height() - 28) // 2)
+    assert (centre.red(), centre.green(), centre.blue()) != (12, 12, 14)  # the frame, not bg
+    assert window._image is not None and window._image.width() == first.shape[1]
+
+    ends = []
+    window.raidEnded.connect(lambda i, outcome, value: ends.append((i, outcome, value)))
+    while not ends:  # play the raid through, as the capture thread would
+        for _ in range(50):
+            live.grab()
+        window.poll()
+    i, outcome, value = ends[0]
+    assert i == 0 and outcome in ("extracted", "died")
+    assert controller.calls == ["start", ("end", None), "start"]  # next raid, next run
+    assert controller.labels == [("run1", outcome, value)]
+    assert "Raid 2 (seed 8)" in window.caption() and outcome in window.caption()
+    g = window.geometry()
+    assert overlay.pos() == overlay_corner(g, (120, 40), 12)
