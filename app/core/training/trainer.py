@@ -99,8 +99,8 @@ class TrainConfig:
     precision: Precision = "auto"
     """auto: bfloat16 autocast on CPUs with native bf16, float32 elsewhere"""
     num_threads: int | None = None
-    """CPU threads for torch during training. None: torch's setting, but every few epochs
-    two steps are timed with it and two with 1 thread, and the faster is kept: on a CPU that other
+    """CPU threads for torch during training. None: torch's setting, but steps are timed
+    with it and with 1 thread now and then, and the faster is kept: on a CPU that other
     programs keep busy, one thread can be several times faster than waiting for a
     descheduled second one. Set it for bit-exact reproducibility across runs"""
     kappa: float = 0.01
@@ -237,51 +237,70 @@ ProgressCallback = Callable[[TrainProgress], None]
 
 
 class _ThreadTuner:
-    """On the CPU, every `_TUNE_EVERY` epochs from the first: steps 1–2 timed at `high`
-    threads, 3–4 at one; the faster setting runs until the next probe.
+    """The CPU thread count, adapted to how busy the machine is.
 
-    Step 0 of an epoch runs untimed (allocations, caches). Not tuned when an epoch has
-    fewer than `_TUNE_MIN_STEPS` steps. Probing is not free on a busy CPU (two steps at
-    the slow setting), hence not every epoch.
+    A probe times two steps at `high` threads and two at one (after one untimed warm-up
+    step) and keeps the faster. It probes again after `_REPROBE_STEPS` steps (longer when
+    the last probe found a clear winner), or at once when `_SLOW_STEPS` steps in a row take
+    over `_SLOWDOWN` times the chosen setting's probe time: the load changed. Only full
+    batches are timed.
     """
 
-    _TUNE_MIN_STEPS = 12
-    _TUNE_EVERY = 5
+    _REPROBE_STEPS = 50
+    _MAX_REPROBE_STEPS = 200
+    _SLOWDOWN = 2.0
+    _SLOW_STEPS = 3
 
-    def __init__(self, high: int, steps_per_epoch: int) -> None:
+    def __init__(self, high: int) -> None:
         self.high = high
-        self.active = high > 1 and steps_per_epoch >= self._TUNE_MIN_STEPS
+        self.active = high > 1
         self.choice = high
-        self.probing = False
+        self.probes = 0
+        self._warm = False
+        self._plan: list[int] = []
         self._times: dict[int, list[float]] = {}
+        self._ref = 0.0
+        self._interval = self._REPROBE_STEPS
+        self._since = 0
+        self._slow = 0
 
-    def start_epoch(self, epoch: int) -> None:
-        """epoch: 1-based."""
-        self.probing = self.active and (epoch - 1) % self._TUNE_EVERY == 0
+    def threads(self) -> int:
+        """Threads for the next step."""
+        return self._plan[0] if self._plan else self.choice
 
-    def threads(self, step_in_epoch: int) -> int:
-        if not self.probing or step_in_epoch == 0:
-            return self.choice
-        if step_in_epoch <= 2:
-            return self.high
-        if step_in_epoch <= 4:
-            return 1
-        return self.choice
-
-    def record(self, step_in_epoch: int, threads: int, seconds: float) -> None:
-        if not self.probing or not 1 <= step_in_epoch <= 4:
+    def record(self, threads: int, seconds: float, full_batch: bool = True) -> None:
+        """Report how long the step just run with `threads` took."""
+        if not self.active or not full_batch:
             return
-        self._times.setdefault(threads, []).append(seconds)
-        if step_in_epoch == 4:
-            fast = min(self._times, key=lambda n: sum(self._times[n]) / len(self._times[n]))
-            if fast != self.choice:
-                log.info(
-                    "CPU threads: %d (step times %s)", fast,
-                    ", ".join(f"{n}: {1000 * sum(t) / len(t):.0f} ms" for n, t in sorted(self._times.items())),
-                )
-            self.choice = fast
-            self._times = {}
-            self.probing = False
+        if not self._warm:
+            self._warm = True
+            self._plan = [self.high, self.high, 1, 1]
+            return
+        if self._plan:
+            self._times.setdefault(threads, []).append(seconds)
+            self._plan.pop(0)
+            if not self._plan:
+                self._choose()
+            return
+        self._since += 1
+        self._slow = self._slow + 1 if seconds > self._SLOWDOWN * self._ref else 0
+        if self._slow >= self._SLOW_STEPS or self._since >= self._interval:
+            self._plan = [self.high, self.high, 1, 1]
+
+    def _choose(self) -> None:
+        mean = {n: sum(t) / len(t) for n, t in self._times.items()}
+        fast = min(mean, key=lambda n: mean[n])
+        slow = max(mean.values())
+        if fast != self.choice:
+            log.info(
+                "CPU threads: %d (step times %s)", fast,
+                ", ".join(f"{n}: {1000 * t:.0f} ms" for n, t in sorted(mean.items())),
+            )
+        self.choice, self._ref = fast, mean[fast]
+        clear = slow > 2.0 * mean[fast]
+        self._interval = min(self._interval * 2, self._MAX_REPROBE_STEPS) if clear else self._REPROBE_STEPS
+        self._times, self._since, self._slow = {}, 0, 0
+        self.probes += 1
 
 
 class _DeviceFailed(Exception):
@@ -479,21 +498,19 @@ class Trainer:
             "training on %s (%s): %d train / %d val decisions, value scale %.4g, %d steps/epoch",
             device, precision, len(train_idx), len(val_idx), scale, steps_per_epoch,
         )
-        tuner = _ThreadTuner(torch.get_num_threads() if device.type == "cpu" and not cfg.num_threads else 1,
-                             steps_per_epoch)
+        tuner = _ThreadTuner(torch.get_num_threads() if device.type == "cpu" and not cfg.num_threads else 1)
         fit_start = time.perf_counter()
         train_seconds = 0.0
         samples = 0
         bad_epochs = 0
         for epoch in range(1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
-            tuner.start_epoch(epoch)
             model.train()
             order = rng.permutation(train_idx)
             loss_sum, loss_n = 0.0, 0
             for b in range(steps_per_epoch):
-                threads = tuner.threads(b)
-                if torch.get_num_threads() != threads:
+                threads = tuner.threads()
+                if tuner.active and torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
                 t0 = time.perf_counter()
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
@@ -521,7 +538,7 @@ class Trainer:
                 samples += len(idx)
                 seconds = time.perf_counter() - t0
                 train_seconds += seconds
-                tuner.record(b, threads, seconds)
+                tuner.record(threads, seconds, full_batch=len(idx) == cfg.batch_size)
                 state.step += 1
                 if self.on_step is not None:
                     self.on_step(self._progress(state, epoch, total_steps, loss_sum / loss_n,

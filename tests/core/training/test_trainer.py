@@ -249,19 +249,24 @@ def test_every_config_field_is_documented():
         assert names <= documented, names - documented
 
 
-def test_thread_tuner_keeps_the_faster_setting():
-    tuner = trainer_module._ThreadTuner(high=4, steps_per_epoch=20)
-    tuner.start_epoch(1)
-    plan = [tuner.threads(b) for b in range(6)]
-    assert plan == [4, 4, 4, 1, 1, 4]
-    for b, t in ((1, 0.9), (2, 1.1), (3, 0.3), (4, 0.2)):  # one thread is faster: a busy CPU
-        tuner.record(b, plan[b], t)
-    assert tuner.choice == 1 and tuner.threads(7) == 1 and tuner.threads(0) == 1
-    tuner.start_epoch(2)  # no probe until epoch 1 + _TUNE_EVERY
-    assert [tuner.threads(b) for b in range(6)] == [1] * 6
-    tuner.start_epoch(1 + tuner._TUNE_EVERY)
-    for b, t in ((1, 0.1), (2, 0.1), (3, 0.3), (4, 0.3)):  # the machine is idle again
-        tuner.record(b, tuner.threads(b), t)
-    assert tuner.choice == 4
-    assert not trainer_module._ThreadTuner(high=1, steps_per_epoch=100).active
-    assert not trainer_module._ThreadTuner(high=4, steps_per_epoch=3).active
+def test_thread_tuner_follows_the_load():
+    Tuner = trainer_module._ThreadTuner
+    tuner = Tuner(high=4)
+    tuner.record(4, 5.0)  # warm-up: untimed
+    plan = []
+    for t in (0.9, 1.1, 0.3, 0.2):  # one thread is faster: a busy CPU
+        n = tuner.threads()
+        plan.append(n)
+        tuner.record(n, t)
+    assert plan == [4, 4, 1, 1] and tuner.choice == 1 and tuner.threads() == 1
+    tuner.record(1, 0.25, full_batch=False)  # a short last batch is not timed
+    for _ in range(Tuner._SLOW_STEPS):  # the load changes: steps take 3x longer
+        tuner.record(1, 0.75)
+    assert tuner.threads() == 4  # probing again
+    for t in (0.1, 0.1, 0.7, 0.8):
+        tuner.record(tuner.threads(), t)
+    assert tuner.choice == 4 and tuner.probes == 2
+    for _ in range(Tuner._MAX_REPROBE_STEPS):  # steady: a periodic re-probe comes
+        tuner.record(4, 0.1)
+    assert tuner._plan
+    assert not Tuner(high=1).active
