@@ -332,6 +332,11 @@ class _PystrayTray:
         self.entries: tuple[MenuEntry, ...] = ()
         self.icon: Any = module.Icon("ArcX", title="ArcX")
         self.thread: threading.Thread | None = None
+        # pystray's X11 backend starts on a display with no tray (Xvfb, a bare window
+        # manager) and then logs "Failed to dock icon" at every update: ask it first.
+        probe = getattr(self.icon, "_get_systray_manager", None)
+        if probe is not None and not probe():
+            raise RuntimeError("no system tray manager on this X display")
 
     def _menu(self, entries: tuple[MenuEntry, ...]) -> Any:
         items = []

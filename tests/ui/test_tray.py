@@ -222,3 +222,15 @@ def test_pystray_run_failing_on_its_thread_is_logged(qtbot, pystray_fake, caplog
         tray.backend.thread.join(2)
     assert not tray.backend.thread.is_alive()
     assert any("no tray icon" in r.getMessage() for r in caplog.records)
+
+
+def test_x11_display_without_tray_manager_means_no_tray(qtbot, pystray_fake):
+    class XorgWithoutManager(pystray_fake.Icon):
+        def _get_systray_manager(self):
+            return None  # what pystray's xorg backend answers under a bare Xvfb
+
+    module = types.SimpleNamespace(
+        Icon=XorgWithoutManager, Menu=pystray_fake.Menu, MenuItem=pystray_fake.MenuItem
+    )
+    tray = TrayIcon(use_pystray=True, pystray_module=module)
+    assert not tray.available
