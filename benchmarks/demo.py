@@ -1,9 +1,11 @@
 """The full-size headless demo, timed: generate → train → evaluate on held-out raids.
 
-    python benchmarks/demo.py [--train-runs 13] [--heldout-runs 5] [--epochs 8] [--root DIR]
+    python benchmarks/demo.py [--train-runs 13] [--heldout-runs 5] [--epochs 5] [--branch-samples 16] [--root DIR]
 
 Prints the runs and decisions generated, the wall time of each phase and the held-out
-scores: ΔEV rank correlation, advice agreement, mean calibration error. Targets on a
+scores: ΔEV rank correlation, advice agreement (with the "always stay" baseline's and the
+balanced agreement), mean calibration error, and the load average before and after
+(others sharing the CPU slow the encoder). Targets on a
 2-core CPU: total ≤ 15 min; ρ ≥ 0.7, agreement ≥ 80 %, calibration error ≤ 0.1.
 The data goes to a temporary folder unless --root is given (never the player's runs).
 """
@@ -65,11 +67,12 @@ def main() -> int:
         )
     t = r.training
     print(
-        f"training: {t.n_train} samples ({t.n_train_runs} runs incl. branches), {t.epochs_run} epochs, "
+        f"training: {t.n_train} samples (recorded decisions + branch samples of {t.n_train_runs} runs), {t.epochs_run} epochs, "
         f"best {t.best_epoch}, {t.samples_per_s:.0f} samples/s, value scale {t.value_scale:.0f}, {t.precision}"
     )
     print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in s.items()))
     print(m.summary())
+    print(f"load average after: {os.getloadavg()}")
     ok = s["total"] <= 900 and m.spearman >= 0.7 and m.agreement >= 0.8 and m.calibration_error <= 0.1
     print(f"targets (≤ 900 s, ρ ≥ 0.7, agreement ≥ 80%, calibration ≤ 0.1): {'met' if ok else 'NOT met'}")
     if args.json:

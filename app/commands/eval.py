@@ -36,7 +36,8 @@ def print_metrics(m: Any) -> None:
     print(f"held-out: {m.n_runs} runs, {m.n_decisions} looting decisions "
           f"(extract truly better at {100 * m.true_extract_share:.0f}%)")
     print(f"ΔEV rank correlation (Spearman): {m.spearman:.3f}")
-    print(f"advice agreement with the true best action: {100 * m.agreement:.1f}%")
+    print(f"advice agreement with the true best action: {100 * m.agreement:.1f}%  "
+          f"(always stay: {100 * m.stay_baseline_agreement:.1f}%; balanced: {100 * m.balanced_agreement:.1f}%)")
     print(f"mean calibration error: {m.calibration_error:.3f}   (EV error {m.ev_mae:.1f})")
     print("calibration, fraction of outcomes below the predicted quantile (stay | extract):")
     for i, tau in enumerate(TAUS):

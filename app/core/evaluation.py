@@ -4,10 +4,14 @@ Metrics (over every looting decision of the held-out runs, where stay-or-extract
 real choice):
 
 - **ΔEV rank correlation**: Spearman's ρ between the predicted ΔEV and the true ΔEV.
-  Predicted EVs are the means of the predicted quantiles (the expectation, comparable
-  with the truth's Monte-Carlo mean), in loot units.
+  Predicted EVs are the means of the predicted quantiles (the expectation of the
+  predicted distribution, comparable with the truth's Monte-Carlo mean; not the
+  overlay's risk-profile quantile), in loot units; ρ, advice and EV error all use it.
 - **Advice agreement**: the fraction of decisions where the sign of the predicted ΔEV
-  picks the truly better action.
+  picks the truly better action. Staying is truly better at most looting decisions, so
+  the "always stay" baseline's agreement (the share where staying is truly better) is
+  reported next to it, and so is the balanced agreement (the mean of the agreement on
+  truly-stay and on truly-extract decisions; 50% for any constant advice).
 - **Quantile calibration**, per τ_i and action: over independent outcome draws from each
   decision's state, the fraction of outcomes below the predicted quantile. Outcomes have
   an atom at 0 (death), so a quantile is right when
@@ -108,13 +112,19 @@ class Metrics:
     """per action, per τ: fraction of outcomes at or below it"""
     true_extract_share: float
     """fraction of decisions where extracting is truly better"""
+    stay_baseline_agreement: float = float("nan")
+    """agreement of the constant advice "always stay" (= 1 − true_extract_share)"""
+    balanced_agreement: float = float("nan")
+    """mean of the agreement on truly-stay and on truly-extract decisions (constant advice: 0.5)"""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
         return (
-            f"ΔEV rank correlation {self.spearman:.3f} · advice agreement {100 * self.agreement:.1f}% · "
+            f"ΔEV rank correlation {self.spearman:.3f} · advice agreement {100 * self.agreement:.1f}% "
+            f"(always stay {100 * self.stay_baseline_agreement:.1f}%, balanced "
+            f"{100 * self.balanced_agreement:.1f}%) · "
             f"mean calibration error {self.calibration_error:.3f} · EV error {self.ev_mae:.1f} "
             f"({self.n_decisions} decisions in {self.n_runs} held-out runs; extract truly better at "
             f"{100 * self.true_extract_share:.0f}%)"
@@ -165,6 +175,20 @@ def agreement(pred_delta: NDArray[np.float64], true_delta: NDArray[np.float64]) 
     return float((p == t).mean())
 
 
+def balanced_agreement(pred_delta: NDArray[np.float64], true_delta: NDArray[np.float64]) -> float:
+    """Mean over the true best action (stay, extract) of the agreement on its decisions.
+
+    A class with no decisions is left out; constant advice scores 0.5 when both occur.
+    """
+    p = np.asarray(pred_delta) >= 0
+    t = np.asarray(true_delta) >= 0
+    if p.shape != t.shape:
+        raise ValueError(f"shapes differ: {p.shape} vs {t.shape}")
+    if p.size == 0:
+        raise ValueError("no decisions to score")
+    return float(np.mean([(p[t == c] == c).mean() for c in (True, False) if (t == c).any()]))
+
+
 def calibration(
     q: NDArray[np.float64], draws: NDArray[np.float64], taus: NDArray[np.float64], tol: float = 0.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -208,6 +232,8 @@ def score(pred: Prediction, data: HeldOut, value_scale: float) -> Metrics:
         frac_below=(lo[0], lo[1]),
         frac_at_or_below=(hi[0], hi[1]),
         true_extract_share=float((data.delta < 0).mean()),
+        stay_baseline_agreement=agreement(np.zeros_like(data.delta), data.delta),
+        balanced_agreement=balanced_agreement(pred.delta, data.delta),
     )
 
 

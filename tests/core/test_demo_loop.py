@@ -1,11 +1,11 @@
 """The whole loop, small: simulated raids → recorder → trainer → scores against the truth.
 
 A few raids at a small frame size (the encoder pools globally, so any size works
-end to end), a tiny Q-net and a few seeded epochs. The model must rank ΔEV better than a
-constant predictor (ρ = 0) and than the same model trained on shuffled frames (every
-window made of random frames of other moments and runs, targets unchanged): what it
-learned came from the pixels. At this size the EV *level* is not learned better than the
-constant's (measured: EV error 325 vs 300), so only the ranking is asserted.
+end to end), the demo's small Q-net and a few seeded epochs. On the held-out runs the
+model must beat a constant predictor (the training targets' quantiles: ρ = 0, advice
+"always stay") and the same training on shuffled frames (every window made of random
+frames of other moments and runs, targets unchanged): on the ΔEV ranking, and on
+the EV error against the truth. What it learned came from the pixels.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from app.core.demo import (
     BRANCHES_FILE,
     DemoConfig,
     GenConfig,
+    demo_train_config,
     prepare_encoder,
     run_headless,
     training_set,
@@ -35,14 +36,12 @@ from app.core.evaluation import (
     score,
 )
 from app.core.model.checkpoint import load_checkpoint
-from app.core.model.qnet import QNetConfig
 from app.core.sim import TAUS
-from app.core.training.trainer import TrainConfig, Trainer
+from app.core.training.trainer import Trainer
 
 pytestmark = pytest.mark.slow
 
 SIZE = (72, 128)
-TINY = QNetConfig(latent_dim=512, hidden=64, num_layers=1, attn_dim=64, head_dim=128, dropout=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +51,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
         n_train_runs=8,
         n_heldout_runs=3,
         seed=100,
-        gen=GenConfig(size=SIZE, truth_n=256),
-        train=TrainConfig(epochs=6, patience=6, lr=1e-3, num_threads=1, qnet=TINY),
+        gen=GenConfig(size=SIZE, truth_n=256, branch_samples=4),
+        train=demo_train_config(epochs=4, patience=4, num_threads=1),
     )
     result = run_headless(root, cfg, encoder=prepare_encoder(SIZE))
     return root, (cfg, result)
@@ -70,6 +69,11 @@ def test_runs_are_recorded_with_truth_and_branches(demo: tuple[Path, object]) ->
     truth = read_truth(held[0].path)
     assert truth["q_stay"].shape[1] == len(TAUS)
     assert np.allclose(truth["delta"], truth["ev_stay"] - truth["ev_extract"])
+    # branch rows: 2 actions × branch_samples per looting decision, windows into their run's frames
+    ds, base = training_set(root / "train"), training_set(root / "train", branches=False)
+    n_branch = sum(r.n_looting_decisions for r in result.train_gen.runs) * 2 * cfg.gen.branch_samples
+    assert len(ds) == len(base) + n_branch and len(ds.frames) == len(base.frames)
+    assert set(ds.run_index.tolist()) == set(range(base.n_runs))
     # a decision every 4 frames, with extract decisions only at and after the mark
     assert result.train_gen.n_decisions == sum(len(range(4, r.n_frames, 4)) for r in result.train_gen.runs)
 
@@ -95,5 +99,10 @@ def test_model_beats_constant_and_shuffled_frames(demo: tuple[Path, object]) -> 
 
     # ΔEV ranking: a constant has none (ρ = 0); shuffled frames carry no state
     assert const.spearman == 0.0
-    assert metrics.spearman > 0.25
-    assert metrics.spearman > shuffled.spearman + 0.15
+    assert metrics.spearman > 0.4
+    assert metrics.spearman > shuffled.spearman + 0.2
+    # the EV level, per state, is closer to the truth than either control's
+    assert metrics.ev_mae < 0.9 * const.ev_mae
+    assert metrics.ev_mae < 0.9 * shuffled.ev_mae
+    # the advice is no worse than "always stay" (what the constant advises)
+    assert metrics.agreement >= metrics.stay_baseline_agreement - 0.02
