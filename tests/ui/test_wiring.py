@@ -176,6 +176,10 @@ def test_runner_ticks_reach_the_overlay(qtbot, app_with_engine, tmp_path):
     try:
         qtbot.waitUntil(lambda: engine.status().frames_seen > 0, timeout=30_000)
         controller.start_run()
+        qtbot.waitUntil(lambda: engine.status().run_id is not None, timeout=30_000)
+        # two more ticks: at least one whole tick ran while the run was recording
+        ticks0 = engine.status().ticks
+        qtbot.waitUntil(lambda: engine.status().ticks >= ticks0 + 2, timeout=30_000)
         with qtbot.waitSignal(
             controller.bridge.noEstimate, timeout=30_000, check_params_cb=lambda r: r == "no_model"
         ):
