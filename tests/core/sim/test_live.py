@@ -2,9 +2,8 @@
 
 import numpy as np
 
-from app.core.sim import SimConfig, SimRaidSource
+from app.core.sim import SimRaidSource
 from app.core.sim.live import LiveRaids, RaidEvent, RunCommand, RunDirector
-
 
 
 class ScriptedRaid:
