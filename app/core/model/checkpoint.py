@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from app import __version__
+from app.core.atomic import atomic_path
 from app.core.errors import CheckpointCorruptError, CheckpointError, CheckpointMismatchError
 from app.core.model.qnet import QNetConfig, TemporalQNet
 
@@ -54,19 +53,10 @@ def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
 def write_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> Path:
     """Write a safetensors file atomically (temp + fsync + rename), adding content_sha256."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     plain = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     meta = {**{k: str(v) for k, v in metadata.items()}, "content_sha256": tensor_digest(plain)}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(plain, tmp, metadata=meta)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(plain, str(tmp), metadata=meta)
     return path
 
 
