@@ -15,6 +15,11 @@ many synthetic decisions (D=512 latents, 32-frame windows) in memory and measure
 `--full` then runs the real `Trainer.fit` for 30 epochs (no early stop) with a progress
 line and ETA, and reports the wall time. Other processes on the machine make every figure
 slower: the load average is printed next to them.
+
+OMP_WAIT_POLICY defaults to PASSIVE here (set before torch loads its OpenMP runtime; an
+explicit value in the environment wins). With the runtime's default busy-waiting, a
+2-thread step on a CPU that other programs also use was measured up to 15× slower than a
+1-thread one (idle OpenMP threads spin on the core the main thread needs).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line  # noqa: E402
@@ -109,7 +116,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine_line())
-    print(f"CPU bfloat16 support: {'yes' if cpu_has_bf16() else 'no'}; {load()}")
+    print(
+        f"CPU bfloat16 support: {'yes' if cpu_has_bf16() else 'no'}; "
+        f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; {load()}"
+    )
     ds = hour_of_play()
     n_train = round(len(ds) * (1 - VAL_FRACTION))
     n_val = len(ds) - n_train
