@@ -38,6 +38,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from app.core.atomic import atomic_path
 from app.core.model.encoder import FrameEncoder
 
 log = logging.getLogger(__name__)
@@ -145,9 +146,6 @@ def export_onnx(model: FrameEncoder, path: Path) -> Path:
     """
     cfg = model.config
     example = torch.zeros((1, cfg.height, cfg.width, 3), dtype=torch.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=path.parent)
-    os.close(fd)
     kwargs: dict[str, Any] = {
         "input_names": [ONNX_INPUT],
         "output_names": [ONNX_OUTPUT],
@@ -156,23 +154,19 @@ def export_onnx(model: FrameEncoder, path: Path) -> Path:
     }
     has_dynamo_flag = "dynamo" in inspect.signature(torch.onnx.export).parameters
     model = model.to("cpu").eval()
-    try:
-        with _quiet(), torch.no_grad():
-            try:
-                if has_dynamo_flag:
-                    kwargs["dynamo"] = False
-                torch.onnx.export(model, (example,), tmp, **kwargs)
-            except Exception as exc:
-                if not has_dynamo_flag:
-                    raise
-                log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
-                kwargs["dynamo"] = True
-                kwargs.pop("dynamic_axes")
-                kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)
-                torch.onnx.export(model, (example,), tmp, **kwargs)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path, suffix=".onnx", durable=False) as tmp, _quiet(), torch.no_grad():
+        try:
+            if has_dynamo_flag:
+                kwargs["dynamo"] = False
+            torch.onnx.export(model, (example,), str(tmp), **kwargs)
+        except Exception as exc:
+            if not has_dynamo_flag:
+                raise
+            log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
+            kwargs["dynamo"] = True
+            kwargs.pop("dynamic_axes")
+            kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)
+            torch.onnx.export(model, (example,), str(tmp), **kwargs)
     return path
 
 

@@ -31,7 +31,6 @@ import contextlib
 import logging
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -43,6 +42,7 @@ import torch
 from numpy.typing import NDArray
 
 from app.core import paths
+from app.core.atomic import atomic_path
 from app.core.capture.synthetic import hud_frames
 from app.core.model.encoder import FrameEncoder
 from app.core.model.fast import (
@@ -192,14 +192,9 @@ def encoder_cache_dir(model: FrameEncoder, root: Path | None = None) -> Path:
 
 
 def _save_npz(path: Path, **arrays: NDArray[Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
+    # cache files are rebuildable: atomic (never torn) but not worth an fsync
+    with atomic_path(path, suffix=".npz", durable=False) as tmp:
         np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def reference_set(
