@@ -13,43 +13,12 @@ the screen's device pixel ratio.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
-Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right", "custom"]
+from app.core.capture.base import Rect
+from app.core.config import Corner
 
 # Smallest capture region the settings accept (matches `Region` in app.core.config).
 MIN_REGION_PX = 16
-
-
-@dataclass(frozen=True)
-class Rect:
-    """An axis-aligned rectangle: top-left corner and size, in one pixel unit."""
-
-    left: int
-    """x of the left edge"""
-    top: int
-    """y of the top edge"""
-    width: int
-    """width (≥ 0)"""
-    height: int
-    """height (≥ 0)"""
-
-    @property
-    def right(self) -> int:
-        """x just past the right edge (left + width)."""
-        return self.left + self.width
-
-    @property
-    def bottom(self) -> int:
-        """y just past the bottom edge (top + height)."""
-        return self.top + self.height
-
-    def is_empty(self) -> bool:
-        return self.width <= 0 or self.height <= 0
-
-    def translated(self, dx: int, dy: int) -> Rect:
-        return Rect(self.left + dx, self.top + dy, self.width, self.height)
 
 
 def rect_from_points(a: tuple[int, int], b: tuple[int, int]) -> Rect:
@@ -59,12 +28,8 @@ def rect_from_points(a: tuple[int, int], b: tuple[int, int]) -> Rect:
 
 
 def intersect(a: Rect, b: Rect) -> Rect:
-    """The overlap of two rectangles (empty, at a's corner, when they do not overlap)."""
-    left, top = max(a.left, b.left), max(a.top, b.top)
-    right, bottom = min(a.right, b.right), min(a.bottom, b.bottom)
-    if right <= left or bottom <= top:
-        return Rect(a.left, a.top, 0, 0)
-    return Rect(left, top, right - left, bottom - top)
+    """The overlap of two rectangles (empty when they do not overlap)."""
+    return a.intersect(b)
 
 
 def to_physical(rect: Rect, dpr: float) -> Rect:
@@ -103,7 +68,7 @@ def selection_to_region(
     """
     w, h = screen_size
     clipped = intersect(rect_from_points(a, b), Rect(0, 0, w, h))
-    if clipped.is_empty():
+    if clipped.empty:
         return None
     phys = to_physical(clipped, dpr)
     # Rounding outward may step one pixel past the screen's physical edge: clip again.
@@ -177,11 +142,11 @@ def overlay_capture_mask(
     Returns the rectangle in captured-image pixels (relative to the region's top-left),
     or None when the overlay is not inside what is captured.
     """
-    phys = to_physical(overlay.translated(-screen.left, -screen.top), dpr)
+    phys = to_physical(overlay.translate(-screen.left, -screen.top), dpr)
     box = region or Rect(
         0, 0, math.ceil(screen.width * dpr - 1e-9), math.ceil(screen.height * dpr - 1e-9)
     )
     inside = intersect(phys, box)
-    if inside.is_empty():
+    if inside.empty:
         return None
-    return inside.translated(-box.left, -box.top)
+    return inside.translate(-box.left, -box.top)

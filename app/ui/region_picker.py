@@ -165,7 +165,7 @@ class RegionPicker(QWidget):
         p.drawPixmap(full, self._shot)
         p.fillRect(full, QColor(0, 0, 0, 130))
         sel = self.selection()
-        if sel is not None and not sel.is_empty():
+        if sel is not None and not sel.empty:
             rect = QRect(sel.left, sel.top, sel.width, sel.height)
             # The selected area undimmed: redraw that part of the screenshot.
             dpr = self._shot.devicePixelRatio() or 1.0

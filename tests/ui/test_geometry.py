@@ -26,9 +26,9 @@ def test_rect_from_points_any_drag_direction():
 
 def test_intersect_and_empty():
     assert intersect(Rect(0, 0, 100, 100), Rect(50, 60, 100, 100)) == Rect(50, 60, 50, 40)
-    assert intersect(Rect(0, 0, 10, 10), Rect(20, 20, 5, 5)).is_empty()
+    assert intersect(Rect(0, 0, 10, 10), Rect(20, 20, 5, 5)).empty
     # touching edges do not overlap (half-open rectangles)
-    assert intersect(Rect(0, 0, 10, 10), Rect(10, 0, 5, 5)).is_empty()
+    assert intersect(Rect(0, 0, 10, 10), Rect(10, 0, 5, 5)).empty
 
 
 def test_to_physical_known_values():
