@@ -10,24 +10,16 @@ period; the source is closed on the way out. Any exception becomes `errored`, th
 from __future__ import annotations
 
 import logging
-import threading
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.core.engine import Engine, FrameResult, Notice
-from app.core.errors import ArcXError
+from app.workers.base import StoppableWorker, describe_error
 
 log = logging.getLogger(__name__)
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line for the player: ArcX errors are already sentences."""
-    if isinstance(exc, ArcXError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-class CaptureWorker(QThread):
+class CaptureWorker(StoppableWorker):
     """Runs `Engine.run_capture` until `request_stop()`.
 
     Signals:
@@ -43,16 +35,10 @@ class CaptureWorker(QThread):
     warming = pyqtSignal(str)
     progress = pyqtSignal(object)
     notice = pyqtSignal(object)
-    errored = pyqtSignal(str)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self._stop = threading.Event()
-
-    def request_stop(self) -> None:
-        """Ask the loop to end; it does within one frame period. Never blocks."""
-        self._stop.set()
 
     def _on_frame(self, result: FrameResult) -> None:
         self.progress.emit(result)

@@ -8,12 +8,11 @@ ends it within one tick. Exceptions become `errored`; `finished` always follows.
 from __future__ import annotations
 
 import logging
-import threading
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.core.engine import Engine, EVTick
-from app.workers.capture import describe_error
+from app.workers.base import StoppableWorker, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,7 @@ log = logging.getLogger(__name__)
 _WARM_POLL_S = 0.1
 
 
-class InferenceWorker(QThread):
+class InferenceWorker(StoppableWorker):
     """Runs `Engine.run_inference` until `request_stop()`.
 
     Signals:
@@ -33,16 +32,10 @@ class InferenceWorker(QThread):
     """
 
     ev = pyqtSignal(object)
-    errored = pyqtSignal(str)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
-        self._stop = threading.Event()
-
-    def request_stop(self) -> None:
-        """Ask the loop to end; it does within one tick. Never blocks."""
-        self._stop.set()
 
     def _on_tick(self, tick: EVTick) -> None:
         self.ev.emit(tick)

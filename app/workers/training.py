@@ -11,15 +11,14 @@ trainer cannot flood the GUI thread; the last step before an epoch ends is alway
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from PyQt6.QtCore import QObject, QThread, pyqtSignal
+from PyQt6.QtCore import QObject, pyqtSignal
 
-from app.core.errors import ArcXError
 from app.core.training.trainer import TrainConfig, Trainer, TrainProgress
+from app.workers.base import StoppableWorker, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +26,7 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.05
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line for the player: ArcX errors are already sentences."""
-    if isinstance(exc, ArcXError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-class TrainingWorker(QThread):
+class TrainingWorker(StoppableWorker):
     """Runs `Trainer.fit(data, out_path)` until it ends or `request_stop()`.
 
     Signals:
@@ -49,7 +41,6 @@ class TrainingWorker(QThread):
     progress = pyqtSignal(object)
     epochEnded = pyqtSignal(object)
     finished = pyqtSignal(object)
-    errored = pyqtSignal(str)
 
     def __init__(
         self,
@@ -64,16 +55,11 @@ class TrainingWorker(QThread):
         self.config = config
         self.data = data
         self.out_path = out_path
-        self._cancel = threading.Event()
         self._last_emit = 0.0
 
     def request_stop(self) -> None:
         """Cancel after the current step. Never blocks."""
-        self._cancel.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._cancel.is_set()
+        self._stop.set()
 
     def _on_step(self, p: TrainProgress) -> None:
         now = time.monotonic()
@@ -89,7 +75,7 @@ class TrainingWorker(QThread):
     def run(self) -> None:
         self.started.emit()
         trainer = Trainer(
-            self.config, on_step=self._on_step, on_epoch_end=self._on_epoch_end, cancel=self._cancel
+            self.config, on_step=self._on_step, on_epoch_end=self._on_epoch_end, cancel=self._stop
         )
         try:
             result = trainer.fit(self.data, self.out_path)
