@@ -352,7 +352,7 @@ def test_sigkill_mid_run_loses_at_most_the_flush_interval(tmp_path):
     assert len(idx) <= last_frame + 1
     kept_t = frames.column("t_sec").to_pylist()[-1]
     # The flush interval, plus slack for a writer delayed by a busy CI machine.
-    assert last_t - kept_t <= interval + 1.0, (last_t, kept_t)
+    assert last_t - kept_t <= interval + 1.5, (last_t, kept_t)
     decisions = pq.read_table(folder / "decisions.parquet")
     assert max(decisions.column("frame_idx").to_pylist()) <= idx[-1]
     assert set(decisions.column("action").to_pylist()) == {"stay"}
