@@ -26,6 +26,7 @@ def machine_line() -> str:
     return (
         f"machine: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
+        + (f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "")
     )
 
 
