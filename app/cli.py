@@ -9,14 +9,21 @@ one clear line on stderr and status 2, never a traceback.
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
-import sys
-from collections.abc import Sequence
+import os
 
-from app import __version__
-from app.core.errors import ArcXError
+# Before torch is first imported: OpenMP's idle threads must sleep, not spin. Spinning
+# workers steal the core the game (and our own main thread) needs; on 2 shared cores a
+# 2-thread step ran up to 15x slower (benchmarks/train.py). The player can still override.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from app import __version__  # noqa: E402
+from app.core.errors import ArcXError  # noqa: E402
 
 # One module per subcommand, in the order `arcx --help` lists them.
 COMMANDS: tuple[str, ...] = ("doctor", "run", "train", "data", "demo", "eval")
