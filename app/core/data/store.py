@@ -25,7 +25,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from app.core.atomic import atomic_path, fsync_dir
 from app.core.data.schema import (
     ACTIONS,
     DECISIONS_SCHEMA,
@@ -117,36 +117,16 @@ class RunInfo:
 # -------------------------------------------------------------------------- file level
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable (POSIX; Windows has no directory handles to sync)."""
-    if sys.platform == "win32":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
     """Write `table` as zstd Parquet: temp file in the same folder, fsync, rename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pq.write_table(
-                table,
-                f,
-                compression="zstd",
-                use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in table.column_names],
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with atomic_path(path) as tmp:
+        pq.write_table(
+            table,
+            str(tmp),
+            compression="zstd",
+            use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in table.column_names],
+        )
     return path
 
 
@@ -468,7 +448,7 @@ def compact_run(
         p.unlink(missing_ok=True)
     for p in run_dir.glob(".*.tmp"):  # temp files of writes a crash interrupted
         p.unlink(missing_ok=True)
-    _fsync_dir(run_dir)
+    fsync_dir(run_dir)
     return run_info(run_dir)
 
 

@@ -34,9 +34,7 @@ import copy
 import json
 import logging
 import math
-import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +47,7 @@ import torch
 from torch import nn
 
 from app.core import paths
+from app.core.atomic import atomic_path
 from app.core.data.dataset import DecisionDataset
 from app.core.device import parse_device_spec, select_device
 from app.core.errors import CheckpointError, DataError, DeviceError
@@ -628,10 +627,6 @@ class Trainer:
         model = TemporalQNet(qcfg)
         model.load_state_dict(weights)
         model.eval()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-new-", suffix=".safetensors", dir=out.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
         extra = {
             "train_config": json.dumps(self.config.to_dict(), sort_keys=True),
             "train_decisions": str(len(train_idx)),
@@ -639,21 +634,18 @@ class Trainer:
             "train_runs": str(ds.n_runs - len(set(ds.run_index[val_idx].tolist()))),
             "precision": state.precision,
         }
-        try:
+        previous = out.with_name(f"{out.stem}.prev{out.suffix}") if out.exists() else None
+        # the new model replaces `out` only once it is complete and reads back as trained
+        with atomic_path(out, suffix=".safetensors") as tmp:
             save_checkpoint(
                 tmp, model, encoder_id=ds.encoder_id, value_scale=scale,
                 epoch=state.best_epoch, val_loss=state.best_val if state.best_val is not None else float("nan"),
                 extra=extra,
             )
             self._verify(tmp, model, ds, scale)
-            previous = None
-            if out.exists():
-                previous = out.with_name(f"{out.stem}.prev{out.suffix}")
-                _copy_atomic(out, previous)
-            os.replace(tmp, out)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            if previous is not None:
+                with atomic_path(previous) as prev_tmp:
+                    shutil.copyfile(out, prev_tmp)
         log.info("model saved to %s (epoch %d)%s", out, state.best_epoch,
                  f"; the previous one is kept as {previous.name}" if previous else "")
         return out, previous
@@ -678,19 +670,6 @@ class _FitState:
     stopped: StopReason = "completed"
     samples_per_s: float = 0.0
     history: list[EpochStats] = field(default_factory=list)
-
-
-def _copy_atomic(src: Path, dst: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.stem}-", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 __all__ = [
