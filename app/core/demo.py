@@ -39,7 +39,14 @@ simulation per raid) and took ΔEV ρ from ~0.5 (2 per action) to ~0.9.
 **EV.** The Q-net predicts K quantiles per action; its EV is their mean (the expectation
 of the predicted distribution), and that is what `evaluation` compares with the truth's
 Monte-Carlo mean (ρ, advice, EV error). The overlay's number is a risk profile's quantile
-(`model.ev`: neutral is the median), a different statistic that is not scored here.
+(`model.ev`: neutral is the median), a different statistic that is not scored here:
+`benchmarks/demo.py` prints the neutral overlay's advice (median ΔEV) against the true
+best action beside the scored one, for information. The stay distribution has an atom
+at 0 (death), so its median sits above its mean and the median's advice says "extract"
+less often than the EV's (measured: never, where the EV's advice was right at 92%).
+
+`train_and_evaluate(root)` is the second half alone, on raids generated before: the
+benchmark's `--reuse` retrains and rescores in minutes without regenerating.
 """
 
 from __future__ import annotations
@@ -378,9 +385,17 @@ trains ~8× slower on a CPU (measured at 72×128: ρ 0.91 with this one)."""
 
 
 def demo_train_config(latent_dim: int = 512, **overrides: object) -> TrainConfig:
-    """The demo's training: the small Q-net, lr 1e-3, a few epochs over the branch samples."""
+    """The demo's training: the small Q-net, lr 1e-3, up to 12 epochs over the branch samples.
+
+    Measured on the full-size demo's raids (13 + 5, kept and retrained): 5 epochs left the
+    predicted ΔEV compressed towards the mean (slope 0.25 against the true ΔEV, never
+    below 0: the advice was "always stay"); 12 epochs with early stopping after 3 without
+    a better validation loss (best epoch ~8) gave slope ~0.6, ΔEV negative where extract
+    is truly better, advice agreement 92% vs always-stay's 82%. lr 3e-3 collapsed to a
+    constant. ~25 s an epoch on 2 CPU cores: the whole demo stays under 15 minutes.
+    """
     kw: dict[str, object] = dict(
-        epochs=5, patience=5, lr=1e-3, val_fraction=0.15,
+        epochs=12, patience=3, lr=1e-3, val_fraction=0.15,
         qnet=QNetConfig(latent_dim=latent_dim, **DEMO_QNET),  # type: ignore[arg-type]
     )
     kw.update(overrides)
@@ -466,16 +481,34 @@ def run_headless(
         progress=(lambda _p, d, t: progress("held-out", d, t)) if progress else None,
     )
     t_gen = time.perf_counter() - t0
+    training, metrics, model_path, t = train_and_evaluate(root, cfg.train, on_epoch_end=on_epoch_end)
+    seconds = {"encoder": t_enc, "generate": t_gen, **t, "total": time.perf_counter() - started}
+    return DemoResult(train_gen, heldout_gen, training, metrics, model_path, reason, seconds)
+
+
+def train_and_evaluate(
+    root: Path,
+    train: TrainConfig | None = None,
+    *,
+    on_epoch_end: Callable[[TrainProgress], None] | None = None,
+    model_path: Path | None = None,
+) -> tuple[TrainResult, Metrics, Path, dict[str, float]]:
+    """Train on `root`/train (recorded runs + branch samples) and score on `root`/heldout.
+
+    The second half of `run_headless`, on raids generated before (no generation: the
+    data is kept and reused). Returns (training result, held-out metrics, checkpoint,
+    seconds {"train", "eval"}).
+    """
+    root = Path(root)
+    train = train or demo_train_config()
+    for sub in ("train", "heldout"):
+        if not (root / sub).is_dir():
+            raise DataError(f"no {sub}/ under {root}: generate the demo's raids first")
     t0 = time.perf_counter()
-    ds = training_set(root / "train", window=cfg.train.window)
-    model_path = root / MODEL_FILE
-    training = Trainer(cfg.train, on_epoch_end=on_epoch_end).fit(ds, model_path)
+    ds = training_set(root / "train", window=train.window)
+    path = Path(model_path) if model_path is not None else root / MODEL_FILE
+    training = Trainer(train, on_epoch_end=on_epoch_end).fit(ds, path)
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = evaluate_dir(root / "heldout", model_path)
-    t_eval = time.perf_counter() - t0
-    seconds = {
-        "encoder": t_enc, "generate": t_gen, "train": t_train, "eval": t_eval,
-        "total": time.perf_counter() - started,
-    }
-    return DemoResult(train_gen, heldout_gen, training, metrics, model_path, reason, seconds)
+    metrics = evaluate_dir(root / "heldout", path)
+    return training, metrics, path, {"train": t_train, "eval": time.perf_counter() - t0}
