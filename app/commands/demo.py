@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--headless", action="store_true", help="no window: generate, train, print the scores")
     parser.add_argument("--runs", type=int, default=None, help="training raids (default 13)")
     parser.add_argument("--heldout", type=int, default=None, help="held-out raids with truth (default 5)")
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5)")
+    parser.add_argument("--epochs", type=int, default=None, help="most training epochs (default 12, early stop after 3 without improvement)")
     parser.add_argument("--seed", type=int, default=0, help="first raid seed")
     parser.add_argument("--root", type=Path, default=None, help="demo folder (default: the user's demo dir)")
     parser.add_argument("--plot", type=Path, default=None, help="save a calibration plot PNG here")
