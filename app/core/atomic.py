@@ -8,6 +8,7 @@ file or the new one, never a torn one.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,3 +56,22 @@ def atomic_path(path: Path, *, suffix: str = ".tmp", durable: bool = True) -> It
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def swap_files(a: Path, b: Path) -> None:
+    """Exchange the contents of two files so that a crash at any moment loses neither.
+
+    A complete copy of `a` is written first; then `b` replaces `a` and the copy replaces
+    `b`, each by an atomic rename. A crash between the two renames leaves `a` holding b's
+    old content and the copy (`.<a>-*.swap` beside it) holding a's: nothing is lost.
+    """
+    a, b = Path(a), Path(b)
+    for p in (a, b):
+        if not p.is_file():
+            raise FileNotFoundError(f"cannot swap: {p} does not exist")
+    with atomic_path(a.with_name(a.name + ".swap"), suffix=".swap") as copy:
+        shutil.copyfile(a, copy)
+    spare = a.with_name(a.name + ".swap")
+    os.replace(b, a)
+    os.replace(spare, b)
+    fsync_dir(a.parent)

@@ -29,6 +29,7 @@ from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from app.core import paths
+from app.core.atomic import swap_files
 from app.core.capture.base import Rect as CaptureRect
 from app.core.capture.factory import screen_source, source_from_spec
 from app.core.config import Settings
@@ -112,12 +113,18 @@ class EngineModels:
         return f"New model in use ({epoch}).{kept}"
 
     def roll_back(self) -> str:
+        """Swap the model files on disk (so the choice survives a restart) and load the
+        rolled-back one; on a load error the files are swapped back."""
         if not self.can_roll_back:
             raise ArcXError("there is no previous model to roll back to")
-        assert self.previous is not None
-        self.engine.load_model(self.previous)
-        self.current, self.previous = self.previous, self.current
-        return f"Rolled back: {self.current.name} is in use again (until you restart ArcX)."
+        assert self.current is not None and self.previous is not None
+        swap_files(self.current, self.previous)
+        try:
+            self.engine.load_model(self.current)
+        except BaseException:
+            swap_files(self.current, self.previous)
+            raise
+        return "Rolled back: the previous model is in use, also after a restart (roll back again to undo)."
 
 
 class EngineRunner(QObject):

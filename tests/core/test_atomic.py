@@ -21,3 +21,17 @@ def test_failure_keeps_old_file_and_leaves_no_temp(tmp_path):
         raise RuntimeError("crash while writing")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_swap_files_exchanges_contents_and_leaves_nothing_behind(tmp_path):
+    from app.core.atomic import swap_files
+
+    a, b = tmp_path / "qnet.safetensors", tmp_path / "qnet.prev.safetensors"
+    a.write_bytes(b"new model")
+    b.write_bytes(b"old model")
+    swap_files(a, b)
+    assert (a.read_bytes(), b.read_bytes()) == (b"old model", b"new model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.name, b.name])
+    with pytest.raises(FileNotFoundError):
+        swap_files(a, tmp_path / "missing")
+    assert (a.read_bytes(), b.read_bytes()) == (b"old model", b"new model")

@@ -119,9 +119,13 @@ def test_train_in_the_dialog_then_hot_swap_and_roll_back(qtbot, app_with_engine)
     prev = out.with_name("qnet.prev.safetensors")
     assert second.previous_path == prev and prev.read_bytes() == first_bytes
     assert dialog.rollback_button.isEnabled()
-    dialog.rollback_button.click()  # … and the first one comes back
-    assert engine.status().model.path == str(prev)
+    second_bytes = out.read_bytes()
+    dialog.rollback_button.click()  # … and the first one comes back, on disk too
+    assert engine.status().model.path == str(out)
+    assert out.read_bytes() == first_bytes and prev.read_bytes() == second_bytes  # survives a restart
     assert "Rolled back" in dialog.status.text()
+    dialog.rollback_button.click()  # rolling back again undoes it
+    assert out.read_bytes() == second_bytes and prev.read_bytes() == first_bytes
 
 
 def test_a_cancelled_training_changes_nothing(qtbot, app_with_engine):
