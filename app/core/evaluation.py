@@ -164,14 +164,22 @@ def spearman(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     return float((ra * rb).sum() / denom) if denom > 0 else 0.0
 
 
-def agreement(pred_delta: NDArray[np.float64], true_delta: NDArray[np.float64]) -> float:
-    """Fraction where the predicted advice (stay iff ΔEV ≥ 0) is the truly better action."""
+def _advice(
+    pred_delta: NDArray[np.float64], true_delta: NDArray[np.float64]
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """(predicted stay?, truly stay?) per decision; stay iff ΔEV ≥ 0. Checks the inputs."""
     p = np.asarray(pred_delta) >= 0
     t = np.asarray(true_delta) >= 0
     if p.shape != t.shape:
         raise ValueError(f"shapes differ: {p.shape} vs {t.shape}")
     if p.size == 0:
         raise ValueError("no decisions to score")
+    return p, t
+
+
+def agreement(pred_delta: NDArray[np.float64], true_delta: NDArray[np.float64]) -> float:
+    """Fraction where the predicted advice (stay iff ΔEV ≥ 0) is the truly better action."""
+    p, t = _advice(pred_delta, true_delta)
     return float((p == t).mean())
 
 
@@ -180,12 +188,7 @@ def balanced_agreement(pred_delta: NDArray[np.float64], true_delta: NDArray[np.f
 
     A class with no decisions is left out; constant advice scores 0.5 when both occur.
     """
-    p = np.asarray(pred_delta) >= 0
-    t = np.asarray(true_delta) >= 0
-    if p.shape != t.shape:
-        raise ValueError(f"shapes differ: {p.shape} vs {t.shape}")
-    if p.size == 0:
-        raise ValueError("no decisions to score")
+    p, t = _advice(pred_delta, true_delta)
     return float(np.mean([(p[t == c] == c).mean() for c in (True, False) if (t == c).any()]))
 
 
