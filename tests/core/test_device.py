@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 from app.core import device as dev
 from app.core.device import (
@@ -340,8 +341,17 @@ def test_report_to_dict_is_json_and_format_is_readable() -> None:
     assert "directml (from settings); not used" in text
 
 
-def test_real_smoke_test_passes_on_cpu() -> None:
-    smoke_test(CPU)
+def test_real_smoke_test_passes_on_cpu_and_catches_nan(monkeypatch: pytest.MonkeyPatch) -> None:
+    smoke_test(CPU)  # the real network, finite on the CPU
+    real_forward = nn.GRU.forward
+
+    def nan_forward(self: nn.GRU, *args: Any, **kwargs: Any) -> Any:
+        out, h = real_forward(self, *args, **kwargs)
+        return torch.full_like(out, float("nan")), h
+
+    monkeypatch.setattr(nn.GRU, "forward", nan_forward)  # a backend returning garbage
+    with pytest.raises(RuntimeError, match="not finite"):
+        smoke_test(CPU)
 
 
 def test_real_selection_on_this_machine_runs_the_real_smoke_test() -> None:
