@@ -130,11 +130,14 @@ class Engine:
         encoder: EncoderBackend | None = None,
         encoder_id: str | None = None,
         preprocessor: Preprocessor | None = None,
+        device: torch.device | None = None,
         clock: Clock = time.monotonic,
         timer: Clock = time.perf_counter,
     ) -> None:
         """`encoder` + `encoder_id`: an encoder to use as is (tests, benchmarks); without
         them `warm_up` loads the FrameEncoder and picks its fastest faithful path.
+        `device`: one a caller already chose with `select_device` (the app does at start);
+        without it `warm_up` runs device detection itself.
         `clock` stamps frames and ticks; `timer` measures stage latencies."""
         self.config = config or EngineConfig()
         if (encoder is None) != (encoder_id is None):
@@ -154,7 +157,8 @@ class Engine:
         self.selection: Any = None  # runtime.EncoderSelection after warm_up (CPU auto)
         self._encoder = encoder
         self._encoder_id = encoder_id
-        self._device = torch.device("cpu")
+        self._device = device or torch.device("cpu")
+        self._device_given = device is not None
         self._ring: LatentRing | None = None
         self._qnet: _LoadedModel | None = None
         self._pending_model: Path | None = None
@@ -236,7 +240,8 @@ class Engine:
             from app.core.model.runtime import default_threads, select_encoder
 
             threads = threads or default_threads()
-            self._device = select_device(self.config.device).device  # logs its choice
+            if not self._device_given:
+                self._device = select_device(self.config.device).device  # logs its choice
             if self._device.type == "cpu":
                 torch.set_num_threads(threads)
             model, info = load_encoder(device=self._device)  # warns loudly without weights

@@ -239,7 +239,12 @@ def build(
         log.info(
             "recovered %d run(s) a crash had left; they are unlabelled", len(recorder.recovered)
         )
-    engine = Engine(source, config=EngineConfig.from_settings(settings), recorder=recorder)
+    engine = Engine(
+        source,
+        config=EngineConfig.from_settings(settings),
+        recorder=recorder,
+        device=report.device,  # detected once at start-up, not again in warm_up
+    )
     models = EngineModels(engine)
     models.load_startup(model_path())
     runner = EngineRunner(engine, bridge)

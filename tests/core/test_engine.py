@@ -443,3 +443,34 @@ def test_capture_back_after_a_lost_source_is_reported(tmp_path: Path) -> None:
     assert engine.capture_once().fed
     assert [n.kind for n in notices] == ["capture_lost", "capture_ok"]
     assert engine.status().capture_problem is None
+
+
+@pytest.mark.parametrize("given", [True, False])
+def test_warm_up_detects_the_device_only_when_none_was_given(monkeypatch, given) -> None:
+    import app.core.device as device_mod
+    import app.core.model.encoder as encoder_mod
+
+    class Stop(Exception):
+        pass
+
+    detected: list[str] = []
+    loaded_on: list[torch.device] = []
+
+    def fake_select(*args, **kwargs):
+        detected.append("select_device")
+        return _Report()
+
+    class _Report:
+        device = torch.device("cpu")
+
+    def fake_load(*args, device, **kwargs):
+        loaded_on.append(device)
+        raise Stop  # the rest of warm-up is not what this test is about
+
+    monkeypatch.setattr(device_mod, "select_device", fake_select)
+    monkeypatch.setattr(encoder_mod, "load_encoder", fake_load)
+    engine = Engine(SyntheticSource(), device=torch.device("cpu") if given else None)
+    with pytest.raises(Stop):
+        engine.warm_up(progress=lambda m: None)
+    assert detected == ([] if given else ["select_device"])
+    assert loaded_on == [torch.device("cpu")]
