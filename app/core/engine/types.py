@@ -1,29 +1,24 @@
 """Plain data of the engine: its config, what each step returns, events and status.
 
-Everything here is immutable (frozen dataclasses) or thread-safe (`LatencyStats`), so it
-can cross from the loop threads to the UI thread as is. `app.core.engine` re-exports
-all of it.
+Everything here is immutable (frozen dataclasses), so it can cross from the loop threads
+to the UI thread as is. `app.core.engine` re-exports all of it.
 """
 
 from __future__ import annotations
 
-import math
-import threading
-from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from app.core.config import Settings
+from app.core.model.dims import WINDOW
 from app.core.model.ev import EVEstimate
 
 NoticeKind = Literal[
     "capture_problem", "capture_ok", "capture_lost", "capture_fallback", "fps_lowered",
     "model_loaded", "encoder_path",
 ]
-STAGES = ("grab", "preprocess", "encode", "qnet", "age")
-"""Latency stages: grab, preprocess, encode (capture loop), qnet, capture-to-EV age."""
 
 
 class Recorder(Protocol):
@@ -51,7 +46,7 @@ class EngineConfig:
     """frames captured and encoded per second (lowered automatically if the CPU cannot keep up)"""
     interval_s: float = 0.5
     """seconds between inference ticks (EV updates and recorded decisions)"""
-    window: int = 32
+    window: int = WINDOW
     """L: latents in the Q-net's window (4 s at 8 FPS)"""
     risk: str = "neutral"
     """risk profile at start: safe, neutral, aggressive"""
@@ -228,39 +223,6 @@ class EngineStatus:
     """black, frozen, stalled, lost, or None"""
     latency_ms: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     """{stage: (p50, p95)} over the recent window; None for a stage without samples"""
-
-
-class LatencyStats:
-    """Recent samples per stage; written by the loops, read by `status()`."""
-
-    def __init__(self, window: int) -> None:
-        self._samples: dict[str, deque[float]] = {s: deque(maxlen=window) for s in STAGES}
-        self._last: dict[str, float | None] = dict.fromkeys(STAGES)
-        self._lock = threading.Lock()
-
-    def add(self, stage: str, ms: float) -> None:
-        with self._lock:
-            self._samples[stage].append(ms)
-            self._last[stage] = ms
-
-    def last(self, stage: str) -> float | None:
-        return self._last[stage]
-
-    def samples(self, stage: str) -> list[float]:
-        with self._lock:
-            return list(self._samples[stage])
-
-    def summary(self) -> dict[str, tuple[float, float] | None]:
-        out: dict[str, tuple[float, float] | None] = {}
-        for stage in STAGES:
-            s = self.samples(stage)
-            out[stage] = (float(np.percentile(s, 50)), float(np.percentile(s, 95))) if s else None
-        return out
-
-
-def half_steps(fps: float) -> float:
-    """Round down to a multiple of 0.5 (tolerating float noise just below one)."""
-    return math.floor(2.0 * fps + 1e-6) / 2.0
 
 
 def _r(v: float | None) -> float | None:

@@ -1,50 +1,8 @@
-"""The real-time pipeline as plain objects: source → preprocess → encoder → ring → Q-net → EV.
+"""`Engine`: the real-time pipeline, source → preprocess → encoder → ring → Q-net → EV.
 
-Two loops share one `Engine`: the **capture loop** (paced to `fps`, default 8) grabs,
-preprocesses and encodes a frame and pushes its latent into the `LatentRing` and the
-recorder; the **inference loop** (every `interval_s`, default 0.5 s) runs the Q-net on
-the ring's window and produces an `EVTick`. The loops run on threads the caller owns
-(the Qt workers, `EngineThreads` for the CLI and benchmarks); the engine never starts
-Qt and never touches a widget.
-
-API (callable from any thread unless noted)::
-
-    engine = Engine(source, config=EngineConfig.from_settings(settings), recorder=RunRecorder(root))
-    engine.subscribe(on_tick=..., on_notice=...)  # callbacks run on the loop threads;
-                                                  # unsubscribe(...) removes them
-    engine.warm_up(progress=print)                # device, encoder path self-check, first
-                                                  # forward passes; seconds (minutes the
-                                                  # first time: building INT8 models)
-    engine.load_model(path) -> CheckpointMeta     # hot-swap the Q-net; capture keeps going
-    engine.unload_model()
-    engine.run_capture(stop_event, on_frame=None) # capture-thread body: opens the source
-                                                  # there, loops until stop_event is set
-    engine.run_inference(stop_event, on_tick=None)# inference-thread body
-    engine.start_run() -> run_id                  # clears the window, starts recording
-    engine.mark_extract()                         # "I am extracting now"
-    engine.end_run(outcome, loot) -> RunInfo      # "extracted"/"died"/None; slow: compacts
-                                                  # the run, call off the GUI thread
-    engine.set_risk("safe" | "neutral" | "aggressive" | τ)
-    engine.set_masks([Rect, ...])                 # overlay rectangle(s) in captured pixels
-    engine.status() -> EngineStatus               # a frozen snapshot, cheap
-
-    capture_once() -> FrameResult / inference_once() -> EVTick   one step of each loop
-
-Events: every inference step calls `on_tick(EVTick)`; `on_notice(Notice)` reports what
-the player should know (capture black/frozen/stalled/lost and back, dxcam → mss
-fallback, FPS lowered, model loaded). Unrecoverable errors (`CaptureLost`, a broken
-source) are raised from the loop; the caller turns them into its own error signal.
-
-Honest EVs only: `EVTick.ev` is None — never invented — when no model is loaded, no
-frame has arrived, or capture has a problem (`reason` says which). Decisions are still
-recorded without EV, so runs recorded before any training are usable later.
-
-Timing: frames are stamped with the engine clock at grab time; `frame_age_ms` of a tick
-is the capture-to-EV age of the newest frame in its window (grab → encode → ring →
-Q-net → EV). Per-stage latencies (grab, preprocess, encode, qnet, age) are kept for the
-last `latency_window` samples. A frame identical to the previous one is not encoded:
-its predecessor's latent is reused. When encoding cannot keep up with the frame rate,
-the rate is lowered (never below `min_fps`) and a notice says so.
+One object shared by the capture loop (`run_capture`, `capture_once`) and the inference
+loop (`run_inference`, `inference_once`); the package docstring (`app.core.engine`)
+describes its API, events and timing.
 """
 
 from __future__ import annotations
@@ -65,18 +23,17 @@ from app.core.capture.base import Frame, FrameSource, Rect, check_frame
 from app.core.capture.health import FrameHealth
 from app.core.capture.pacing import Pacer, run_paced
 from app.core.capture.preprocess import Preprocessor
-from app.core.engine_types import (
-    STAGES,
+from app.core.engine.latency import LatencyStats
+from app.core.engine.rate import FrameRate
+from app.core.engine.types import (
     EngineConfig,
     EngineStatus,
     EVTick,
     FrameResult,
-    LatencyStats,
     ModelInfo,
     Notice,
     NoticeKind,
     Recorder,
-    half_steps,
 )
 from app.core.errors import ArcXError, CaptureError, CheckpointMismatchError
 from app.core.model.checkpoint import CheckpointMeta, load_checkpoint
@@ -84,21 +41,9 @@ from app.core.model.ev import EVEstimate, compute_ev, risk_tau
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import TemporalQNet
 from app.core.model.ring import LatentRing
+from app.core.model.runtime import FrameMaker
 
-__all__ = [
-    "STAGES",
-    "Engine",
-    "EngineConfig",
-    "EngineStatus",
-    "EngineThreads",
-    "EVTick",
-    "FrameResult",
-    "LatencyStats",
-    "ModelInfo",
-    "Notice",
-    "NoticeKind",
-    "Recorder",
-]
+__all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +76,7 @@ class Engine:
         encoder_id: str | None = None,
         preprocessor: Preprocessor | None = None,
         device: torch.device | None = None,
+        game_frames: FrameMaker | None = None,
         clock: Clock = time.monotonic,
         timer: Clock = time.perf_counter,
     ) -> None:
@@ -138,6 +84,8 @@ class Engine:
         them `warm_up` loads the FrameEncoder and picks its fastest faithful path.
         `device`: one a caller already chose with `select_device` (the app does at start);
         without it `warm_up` runs device detection itself.
+        `game_frames`: makes half of the encoder self-check's frames (the app passes the
+        demo's simulated raid, `app.demo.hooks.sim_frames`); without it they are synthetic.
         `clock` stamps frames and ticks; `timer` measures stage latencies."""
         self.config = config or EngineConfig()
         if (encoder is None) != (encoder_id is None):
@@ -154,11 +102,13 @@ class Engine:
             stalled_after_s=self.config.stalled_after_s,
         )
         self.latency = LatencyStats(self.config.latency_window)
+        self.rate = FrameRate(self.config)
         self.selection: Any = None  # runtime.EncoderSelection after warm_up (CPU auto)
         self._encoder = encoder
         self._encoder_id = encoder_id
         self._device = device or torch.device("cpu")
         self._device_given = device is not None
+        self._game_frames = game_frames
         self._ring: LatentRing | None = None
         self._qnet: _LoadedModel | None = None
         self._pending_model: Path | None = None
@@ -171,7 +121,6 @@ class Engine:
         self._last_frame_idx: int | None = None
         self._prev_frame: Frame | None = None
         self._prev_latent: np.ndarray | None = None
-        self._slow_streak = 0
         self._frame_pushed = threading.Event()  # set by every ring push; inference aligns to it
         self._tick_listeners: list[Callable[[EVTick], None]] = []
         self._notice_listeners: list[Callable[[Notice], None]] = []
@@ -246,7 +195,8 @@ class Engine:
                 torch.set_num_threads(threads)
             model, info = load_encoder(device=self._device)  # warns loudly without weights
             self._encoder, self.selection = select_encoder(
-                model, preference=self.config.encoder_path, threads=threads, progress=say
+                model, preference=self.config.encoder_path, threads=threads, progress=say,
+                game_frames=self._game_frames,
             )
             self._encoder_id = info.encoder_id
             self._notify("encoder_path", f"encoder path: {self.selection.reason}")
@@ -260,7 +210,7 @@ class Engine:
         z = self._encoder.encode(dummy[None])
         encode_ms = (self.timer() - t0) * 500.0  # mean of the two
         self._ring = LatentRing(self.config.window, int(z.shape[-1]))
-        self._warm_fps = self._fps = self._affordable_fps(encode_ms)
+        self._warm_fps = self._fps = self.rate.affordable(encode_ms)
         if self._fps < self.config.fps:
             self._notify(
                 "fps_lowered",
@@ -271,14 +221,6 @@ class Engine:
             path, self._pending_model = self._pending_model, None
             self.load_model(path)
         say(f"engine ready: {self.encoder_path} encoder, {self._fps:g} FPS, EV every {self.config.interval_s:g} s")
-
-    def _affordable_fps(self, frame_ms: float) -> float:
-        """The configured FPS, or lower (in 0.5 steps, ≥ min_fps) if frame_ms does not fit."""
-        budget_ms = self.config.budget_fraction * 1000.0 / self.config.fps
-        if frame_ms <= budget_ms:
-            return float(self.config.fps)
-        fps = half_steps(self.config.budget_fraction * 1000.0 / frame_ms)
-        return max(self.config.min_fps, fps)
 
     def _require_warm(self) -> LatentRing:
         if self._ring is None:
@@ -452,23 +394,17 @@ class Engine:
             self._notify("capture_problem" if problem else "capture_ok", message)
 
     def _adapt_fps(self, step_ms: float) -> None:
-        budget_ms = self.config.budget_fraction * 1000.0 / self._fps
-        self._slow_streak = self._slow_streak + 1 if step_ms > budget_ms else 0
-        if self._slow_streak < self.config.slow_frames:
+        lowered = self.rate.after_frame(self._fps, step_ms, self.latency)
+        if lowered is None:
             return
-        self._slow_streak = 0
-        recent = self.latency.samples("encode")[-self.config.slow_frames :]
-        frame_ms = float(np.median(recent)) + (self.latency.last("grab") or 0.0) + (self.latency.last("preprocess") or 0.0)
-        fps = half_steps(self.config.budget_fraction * 1000.0 / frame_ms)
-        fps = max(self.config.min_fps, min(fps, self._fps - 0.5))
-        if fps < self._fps:
-            old = self._fps
-            self._set_fps(fps)
-            self._notify(
-                "fps_lowered",
-                f"the CPU cannot keep up ({frame_ms:.0f} ms per frame at {old:g} FPS): "
-                f"capturing at {fps:g} FPS",
-            )
+        fps, frame_ms = lowered
+        old = self._fps
+        self._set_fps(fps)
+        self._notify(
+            "fps_lowered",
+            f"the CPU cannot keep up ({frame_ms:.0f} ms per frame at {old:g} FPS): "
+            f"capturing at {fps:g} FPS",
+        )
 
     def run_capture(self, stop: threading.Event, on_frame: Callable[[FrameResult], None] | None = None) -> None:
         """Capture-thread body: open the source here, loop at `fps` until `stop` is set."""
@@ -577,45 +513,3 @@ class Engine:
             ticks=self.counts["ticks"], capture_problem=self._capture_problem,
             latency_ms=self.latency.summary(),
         )
-
-
-class EngineThreads:
-    """Run both loops on plain threads (the headless CLI and benchmarks; the GUI uses QThreads).
-
-    The first exception of either loop stops both and is kept in `error`.
-    """
-
-    def __init__(
-        self,
-        engine: Engine,
-        on_frame: Callable[[FrameResult], None] | None = None,
-        on_tick: Callable[[EVTick], None] | None = None,
-    ) -> None:
-        self.engine = engine
-        self.stop_event = threading.Event()
-        self.error: BaseException | None = None
-        self._threads = [
-            threading.Thread(target=self._guard, args=(engine.run_capture, on_frame), name="arcx-capture", daemon=True),
-            threading.Thread(target=self._guard, args=(engine.run_inference, on_tick), name="arcx-inference", daemon=True),
-        ]
-
-    def _guard(self, body: Callable[[threading.Event, Any], None], callback: Any) -> None:
-        try:
-            body(self.stop_event, callback)
-        except BaseException as exc:
-            if self.error is None:
-                self.error = exc
-            self.stop_event.set()
-
-    def start(self) -> None:
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        for t in self._threads:
-            t.join()
-
-    def wait(self, seconds: float | None = None) -> bool:
-        """Wait until `seconds` pass or a loop stops by itself; True if it stopped."""
-        return self.stop_event.wait(seconds)

@@ -1,0 +1,13 @@
+"""The model's fixed sizes, defined once and imported everywhere else.
+
+Kept free of torch so that the ring, the dataset and the simulator can use them without
+loading it. The quantile levels are not a constant here: they are
+`app.core.model.ev.quantile_midpoints(NUM_QUANTILES)`.
+"""
+
+from __future__ import annotations
+
+WINDOW = 32
+"""L: frame latents in one decision window (4 s of history at 8 FPS)"""
+NUM_QUANTILES = 16
+"""K: quantiles the Q-net predicts per action, at the midpoints τ_i = (2i+1)/2K"""
