@@ -354,11 +354,15 @@ class Trainer:
         on_step: ProgressCallback | None = None,
         on_epoch_end: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        device: torch.device | None = None,
     ) -> None:
+        """device: where to train, already decided (the app's device, from the player's
+        setting); None: `resolve_device(config.device)` decides."""
         self.config = config or TrainConfig()
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.cancel: CancelToken = cancel if cancel is not None else threading.Event()
+        self.device = device
 
     # ------------------------------------------------------------------------ public
 
@@ -392,7 +396,7 @@ class Trainer:
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
         try:
-            device = resolve_device(cfg.device)
+            device = self.device if self.device is not None else resolve_device(cfg.device)
             try:
                 state = self._fit_on(device, ds, train_idx, val_idx, scale, qcfg)
             except _DeviceFailed as exc:
