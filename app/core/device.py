@@ -559,3 +559,32 @@ def _try(kind: Kind, result: ProbeResult, test: SmokeTest) -> tuple[bool, bool |
         return False, False, f"failed the smoke test: {type(exc).__name__}: {exc}"
     what = f"{result.name} " if result.name else ""
     return True, True, f"{what}passed the smoke test"
+
+
+def resolve_device(spec: str | None) -> torch.device:
+    """The torch device an explicit spec names (e.g. `TrainConfig.device`), trusted as is.
+
+    None/"auto": `select_device`; "directml": through `select_device` (its device object
+    comes from torch-directml); "cuda[:i]" and "rocm[:i]" (ROCm builds expose AMD GPUs as
+    torch "cuda"): torch.device("cuda", i); "cpu": the CPU; anything else torch accepts.
+    DeviceError for a spec torch does not know.
+    """
+    if spec is None or spec.strip().lower() in ("", "auto"):
+        return select_device().device
+    try:
+        parsed = parse_device_spec(spec)
+    except DeviceError:
+        parsed = None
+    if parsed is not None:
+        kind, index = parsed
+        if kind == "directml":
+            return select_device(spec, env={}).device
+        if kind == "rocm":  # ROCm builds expose AMD GPUs as torch "cuda"
+            return torch.device("cuda", index)
+        if kind == "cuda":
+            return torch.device("cuda", index)
+        return torch.device("cpu")
+    try:
+        return torch.device(spec)
+    except (RuntimeError, ValueError) as exc:
+        raise DeviceError(f"'{spec}' is not a device torch knows ({exc})") from exc

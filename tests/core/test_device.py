@@ -382,3 +382,12 @@ def test_real_smoke_test_does_not_use_inference_mode(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(torch, "inference_mode", forbidden)
     monkeypatch.setattr(torch.autograd.grad_mode, "inference_mode", forbidden)
     smoke_test(CPU)
+
+
+def test_resolve_device_trusts_an_explicit_spec() -> None:
+    assert dev.resolve_device("cpu") == torch.device("cpu")
+    assert dev.resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert dev.resolve_device("rocm") == torch.device("cuda", 0)
+    assert dev.resolve_device(None).type in ("cpu", "cuda", "privateuseone")
+    with pytest.raises(DeviceError):
+        dev.resolve_device("no-such-device")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import torch
 
+from app.core.model.ev import quantile_midpoints
+
 
 def quantile_huber_loss(
     quantiles: torch.Tensor,
@@ -71,7 +73,8 @@ def taken_quantiles(q: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 
 
 def midpoint_taus(k: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """τ_i = (2i + 1) / 2K, float32 [K] (as app.core.model.ev.quantile_midpoints)."""
-    if k < 1:
-        raise ValueError(f"need at least one quantile, got K={k}")
-    return (2 * torch.arange(k, dtype=torch.float32, device=device) + 1) / (2 * k)
+    """The quantile levels τ_i = (2i + 1) / 2K as a float32 tensor [K] on `device`.
+
+    The one definition is `app.core.model.ev.quantile_midpoints` (ValueError for K < 1).
+    """
+    return torch.as_tensor(quantile_midpoints(k), dtype=torch.float32, device=device)

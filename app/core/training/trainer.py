@@ -9,17 +9,19 @@ What `fit` does:
    validation decisions.
 2. Fits the value scale on the training targets (mean |target|), so the network sees
    numbers near 1; the scale goes into the checkpoint and `compute_ev` multiplies it back.
-3. Picks the device (`select_device`, unless `config.device` names one), then runs one
-   forward + backward on it; if that fails or gives non-finite gradients (DirectML's
+3. Trains on the device the caller decided (`device`, the app's), else on
+   `app.core.device.resolve_device(config.device)`; runs one forward + backward on it; if that fails or gives non-finite gradients (DirectML's
    backward breaks on some AMD cards) it logs a warning and trains on the CPU.
 4. Trains with AdamW, gradient clipping and the quantile Huber loss on the taken
    action's quantiles; validates after every epoch and stops early after `patience`
    epochs without improvement. Callbacks get a `TrainProgress` after every step and
    every epoch; `cancel.is_set()` is checked after every step.
-5. Writes the best epoch's weights to a temporary file next to `out_path`, loads it back
-   and checks it reproduces the in-memory model, and only then replaces `out_path`
-   atomically (the model that was there is kept as `<name>.prev.safetensors`). A
+5. Installs the best epoch's weights (`install.py`): a temporary file next to `out_path`,
+   loaded back and checked to reproduce the in-memory model, and only then renamed over
+   `out_path` (the model that was there is kept as `<name>.prev.safetensors`). A
    cancelled or failed run leaves the player's model untouched.
+
+On the CPU the thread count of the steps adapts to the machine's load (`threads.py`).
 
 Speed: on a CPU with native bfloat16 (AVX512-BF16 / AMX) `precision="auto"` runs the
 forward pass under bfloat16 autocast, which is several times faster than float32 on
@@ -34,7 +36,6 @@ import copy
 import json
 import logging
 import math
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -47,13 +48,14 @@ import torch
 from torch import nn
 
 from app.core import paths
-from app.core.atomic import atomic_path
 from app.core.data.dataset import DecisionDataset
-from app.core.device import parse_device_spec, select_device
-from app.core.errors import CheckpointError, DataError, DeviceError
-from app.core.model.checkpoint import load_checkpoint, save_checkpoint
+from app.core.device import resolve_device
+from app.core.errors import DataError
+from app.core.model.dims import WINDOW
 from app.core.model.qnet import QNetConfig, TemporalQNet
+from app.core.training.install import install_model
 from app.core.training.loss import midpoint_taus, quantile_huber_loss, taken_quantiles
+from app.core.training.threads import ThreadTuner
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +110,7 @@ class TrainConfig:
     (measured: 0.55σ off at the tails); 0.01 keeps them within a few % of σ"""
     value_scale: float | None = None
     """None: fit on the training targets (mean |target|); else use this"""
-    window: int = 32
+    window: int = WINDOW
     """L: frames per decision window when loading runs from a folder"""
     encoder_id: str | None = None
     """when a folder holds runs of several encoders: train on this one's"""
@@ -235,73 +237,6 @@ class CancelToken(Protocol):
 ProgressCallback = Callable[[TrainProgress], None]
 
 
-class _ThreadTuner:
-    """The CPU thread count, adapted to how busy the machine is.
-
-    A probe times two steps at `high` threads and two at one (after one untimed warm-up
-    step) and keeps the faster. It probes again after `_REPROBE_STEPS` steps (longer when
-    the last probe found a clear winner), or at once when `_SLOW_STEPS` steps in a row take
-    over `_SLOWDOWN` times the chosen setting's probe time: the load changed. Only full
-    batches are timed.
-    """
-
-    _REPROBE_STEPS = 50
-    _MAX_REPROBE_STEPS = 200
-    _SLOWDOWN = 2.0
-    _SLOW_STEPS = 3
-
-    def __init__(self, high: int) -> None:
-        self.high = high
-        self.active = high > 1
-        self.choice = high
-        self.probes = 0
-        self._warm = False
-        self._plan: list[int] = []
-        self._times: dict[int, list[float]] = {}
-        self._ref = 0.0
-        self._interval = self._REPROBE_STEPS
-        self._since = 0
-        self._slow = 0
-
-    def threads(self) -> int:
-        """Threads for the next step."""
-        return self._plan[0] if self._plan else self.choice
-
-    def record(self, threads: int, seconds: float, full_batch: bool = True) -> None:
-        """Report how long the step just run with `threads` took."""
-        if not self.active or not full_batch:
-            return
-        if not self._warm:
-            self._warm = True
-            self._plan = [self.high, self.high, 1, 1]
-            return
-        if self._plan:
-            self._times.setdefault(threads, []).append(seconds)
-            self._plan.pop(0)
-            if not self._plan:
-                self._choose()
-            return
-        self._since += 1
-        self._slow = self._slow + 1 if seconds > self._SLOWDOWN * self._ref else 0
-        if self._slow >= self._SLOW_STEPS or self._since >= self._interval:
-            self._plan = [self.high, self.high, 1, 1]
-
-    def _choose(self) -> None:
-        mean = {n: sum(t) / len(t) for n, t in self._times.items()}
-        fast = min(mean, key=lambda n: mean[n])
-        slow = max(mean.values())
-        if fast != self.choice:
-            log.info(
-                "CPU threads: %d (step times %s)", fast,
-                ", ".join(f"{n}: {1000 * t:.0f} ms" for n, t in sorted(mean.items())),
-            )
-        self.choice, self._ref = fast, mean[fast]
-        clear = slow > 2.0 * mean[fast]
-        self._interval = min(self._interval * 2, self._MAX_REPROBE_STEPS) if clear else self._REPROBE_STEPS
-        self._times, self._since, self._slow = {}, 0, 0
-        self.probes += 1
-
-
 class _DeviceFailed(Exception):
     """Training on a non-CPU device failed; retry on the CPU."""
 
@@ -319,29 +254,6 @@ def cpu_has_bf16() -> bool:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-def resolve_device(spec: str | None) -> torch.device:
-    """None/"auto": `select_device`; "directml": through `select_device`; else torch.device."""
-    if spec is None or spec.strip().lower() in ("", "auto"):
-        return select_device().device
-    try:
-        parsed = parse_device_spec(spec)
-    except DeviceError:
-        parsed = None
-    if parsed is not None:
-        kind, index = parsed
-        if kind == "directml":
-            return select_device(spec, env={}).device
-        if kind == "rocm":  # ROCm builds expose AMD GPUs as torch "cuda"
-            return torch.device("cuda", index)
-        if kind == "cuda":
-            return torch.device("cuda", index)
-        return torch.device("cpu")
-    try:
-        return torch.device(spec)
-    except (RuntimeError, ValueError) as exc:
-        raise DeviceError(f"'{spec}' is not a device torch knows ({exc})") from exc
 
 
 class Trainer:
@@ -501,7 +413,7 @@ class Trainer:
             "training on %s (%s): %d train / %d val decisions, value scale %.4g, %d steps/epoch",
             device, precision, len(train_idx), len(val_idx), scale, steps_per_epoch,
         )
-        tuner = _ThreadTuner(torch.get_num_threads() if device.type == "cpu" and not cfg.num_threads else 1)
+        tuner = ThreadTuner(torch.get_num_threads() if device.type == "cpu" and not cfg.num_threads else 1)
         fit_start = time.perf_counter()
         train_seconds = 0.0
         samples = 0
@@ -624,7 +536,7 @@ class Trainer:
         train_idx: np.ndarray,
         val_idx: np.ndarray,
     ) -> tuple[Path, Path | None]:
-        """Save to a temp file, verify it by loading it back, then replace `out` atomically."""
+        """Rebuild the best epoch's model and install it at `out` (see install.py)."""
         if weights is None:
             raise DataError("training finished no epoch; nothing to save")
         qcfg = self.config.qnet or QNetConfig(latent_dim=ds.latent_dim)
@@ -638,30 +550,10 @@ class Trainer:
             "train_runs": str(ds.n_runs - len(set(ds.run_index[val_idx].tolist()))),
             "precision": state.precision,
         }
-        previous = out.with_name(f"{out.stem}.prev{out.suffix}") if out.exists() else None
-        # the new model replaces `out` only once it is complete and reads back as trained
-        with atomic_path(out, suffix=".safetensors") as tmp:
-            save_checkpoint(
-                tmp, model, encoder_id=ds.encoder_id, value_scale=scale,
-                epoch=state.best_epoch, val_loss=state.best_val if state.best_val is not None else float("nan"),
-                extra=extra,
-            )
-            self._verify(tmp, model, ds, scale)
-            if previous is not None:
-                with atomic_path(previous) as prev_tmp:
-                    shutil.copyfile(out, prev_tmp)
-        log.info("model saved to %s (epoch %d)%s", out, state.best_epoch,
-                 f"; the previous one is kept as {previous.name}" if previous else "")
-        return out, previous
-
-    def _verify(self, path: Path, model: TemporalQNet, ds: DecisionDataset, scale: float) -> None:
-        loaded, meta = load_checkpoint(path, expected_encoder_id=ds.encoder_id)
-        if meta.value_scale != scale or meta.config != model.config:
-            raise CheckpointError(f"{path.name} does not read back as written (metadata differs)")
-        probe = torch.from_numpy(ds.windows(np.arange(min(len(ds), 4))))
-        with torch.no_grad():
-            if not torch.allclose(loaded(probe), model(probe), rtol=1e-5, atol=1e-6):
-                raise CheckpointError(f"{path.name} does not reproduce the trained model")
+        return install_model(
+            model, out, ds, value_scale=scale, epoch=state.best_epoch,
+            val_loss=state.best_val if state.best_val is not None else float("nan"), extra=extra,
+        )
 
 
 @dataclass
@@ -684,5 +576,4 @@ __all__ = [
     "Trainer",
     "cpu_has_bf16",
     "fit_value_scale",
-    "resolve_device",
 ]

@@ -17,13 +17,13 @@ from app.core.errors import CheckpointError, DataError
 from app.core.model.checkpoint import load_checkpoint, read_metadata
 from app.core.model.ev import quantile_midpoints
 from app.core.model.qnet import QNetConfig
+from app.core.training import install as install_module
 from app.core.training import trainer as trainer_module
 from app.core.training.trainer import (
     TrainConfig,
     Trainer,
     TrainProgress,
     fit_value_scale,
-    resolve_device,
 )
 
 D, L, K = 8, 4, 8
@@ -111,10 +111,10 @@ def test_replaces_the_model_only_when_verified_and_keeps_the_previous(tmp_path, 
     second_hash = read_metadata(out)["content_sha256"]
     assert second_hash != first_hash
 
-    def broken(self, path, model, ds, scale):
+    def broken(path, model, ds, scale):
         raise CheckpointError("does not reproduce the trained model")
 
-    monkeypatch.setattr(Trainer, "_verify", broken)
+    monkeypatch.setattr(install_module, "verify_checkpoint", broken)
     with pytest.raises(CheckpointError):
         Trainer(config(seed=6)).fit(small_ds, out)
     assert read_metadata(out)["content_sha256"] == second_hash  # untouched
@@ -208,13 +208,6 @@ def test_fit_value_scale():
     assert fit_value_scale(np.array([])) == 1.0
 
 
-def test_resolve_device():
-    assert resolve_device("cpu") == torch.device("cpu")
-    assert resolve_device("cuda:1") == torch.device("cuda", 1)
-    assert resolve_device("rocm") == torch.device("cuda", 0)
-    assert resolve_device(None).type in ("cpu", "cuda", "privateuseone")
-
-
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
@@ -247,26 +240,3 @@ def test_every_config_field_is_documented():
         }
         names = {f.name for f in fields(getattr(trainer_module, cls))}
         assert names <= documented, names - documented
-
-
-def test_thread_tuner_follows_the_load():
-    Tuner = trainer_module._ThreadTuner
-    tuner = Tuner(high=4)
-    tuner.record(4, 5.0)  # warm-up: untimed
-    plan = []
-    for t in (0.9, 1.1, 0.3, 0.2):  # one thread is faster: a busy CPU
-        n = tuner.threads()
-        plan.append(n)
-        tuner.record(n, t)
-    assert plan == [4, 4, 1, 1] and tuner.choice == 1 and tuner.threads() == 1
-    tuner.record(1, 0.25, full_batch=False)  # a short last batch is not timed
-    for _ in range(Tuner._SLOW_STEPS):  # the load changes: steps take 3x longer
-        tuner.record(1, 0.75)
-    assert tuner.threads() == 4  # probing again
-    for t in (0.1, 0.1, 0.7, 0.8):
-        tuner.record(tuner.threads(), t)
-    assert tuner.choice == 4 and tuner.probes == 2
-    for _ in range(Tuner._MAX_REPROBE_STEPS):  # steady: a periodic re-probe comes
-        tuner.record(4, 0.1)
-    assert tuner._plan
-    assert not Tuner(high=1).active
