@@ -160,8 +160,8 @@ def bench_encoder(n: int) -> None:
     import torch
 
     from app.core.model.encoder import load_encoder
-    from app.core.sim.game import Game
-    from app.core.sim.render import render
+    from app.demo.sim.game import Game
+    from app.demo.sim.render import render
 
     encoder, info = load_encoder()
     encoder.eval()

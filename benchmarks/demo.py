@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import machine_line  # noqa: E402
 
-from app.core.demo import DemoConfig, run_headless, train_and_evaluate  # noqa: E402
-from app.core.evaluation import Metrics, agreement, balanced_agreement, load_heldout, predict  # noqa: E402
 from app.core.model.checkpoint import load_checkpoint  # noqa: E402
 from app.core.model.ev import RISK_PROFILES, quantile_at  # noqa: E402
 from app.core.training.trainer import TrainResult  # noqa: E402
+from app.demo.evaluation import Metrics, agreement, balanced_agreement, load_heldout, predict  # noqa: E402
+from app.demo.pipeline import DemoConfig, run_headless, train_and_evaluate  # noqa: E402
 
 
 def main() -> int:

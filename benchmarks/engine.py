@@ -60,6 +60,7 @@ from app.core.model.runtime import (  # noqa: E402
     game_like_frames,
     select_encoder,
 )
+from app.demo.hooks import sim_frames  # noqa: E402
 
 HELD_OUT_SEED = 123  # frames neither calibrated on nor used by the self-check
 
@@ -108,21 +109,21 @@ def encoder_paths(model: FrameEncoder, threads: int, with_compile: bool) -> dict
     out["channels-last"] = Threads(TorchBackend(model, channels_last=True), threads, "channels-last")
     for name in ("ort-fp32", "ort-int8", "ao-int8"):
         try:
-            backend, _ = _build(name, model, cache, threads, say)
+            backend, _ = _build(name, model, cache, threads, say, sim_frames)
             out[name] = Threads(backend, threads, name)
         except Exception as exc:
             print(f"  {name}: unavailable ({type(exc).__name__}: {exc})")
     if with_compile:
         t0 = time.perf_counter()
         compiled = CompiledBackend(model)
-        compiled.encode(game_like_frames(1, seed=HELD_OUT_SEED))
+        compiled.encode(game_like_frames(1, seed=HELD_OUT_SEED, game=sim_frames))
         print(f"  (torch.compile took {time.perf_counter() - t0:.0f} s)")
         out["compile"] = Threads(compiled, threads, "compile")
     return out
 
 
 def bench_encoders(paths: dict[str, Threads], rounds: int, baseline: str) -> dict[str, dict[str, float]]:
-    frames = game_like_frames(16, seed=HELD_OUT_SEED)
+    frames = game_like_frames(16, seed=HELD_OUT_SEED, game=sim_frames)
     ref = TorchBackend(paths[baseline].backend.model).encode(frames)  # type: ignore[attr-defined]
     stats: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in paths}
     cos: dict[str, float] = {}
@@ -218,7 +219,9 @@ def main() -> None:
 
     print("\n[1] start-up self-check (what the app would choose)")
     t0 = time.perf_counter()
-    chosen, sel = select_encoder(model, threads=threads, progress=lambda m: print(f"  ({m})", flush=True))
+    chosen, sel = select_encoder(
+        model, threads=threads, progress=lambda m: print(f"  ({m})", flush=True), game_frames=sim_frames
+    )
     print(f"  took {time.perf_counter() - t0:.1f} s → {sel.reason}")
 
     print(f"\n[2] encoder paths side by side, 1×225×400, {args.rounds} interleaved rounds")

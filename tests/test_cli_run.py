@@ -67,7 +67,8 @@ def test_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         main(["run", "--headless", "--outcome", "won"])
     assert exc.value.code == 2
     assert main(["run", "--headless", "--source", "webcam"]) == 2
-    assert "unknown source" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown source" in err and "sim" in err  # the demo's kind is offered
 
 
 def test_without_a_model_records_and_invents_no_ev(
@@ -126,3 +127,17 @@ def test_a_model_for_another_encoder_is_one_clear_error(
                  "--encoder-path", "fp32", "--model", str(bad)])
     assert code == 2
     assert "encoder" in capsys.readouterr().err
+
+
+def test_sim_source_records_a_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--source sim`: the demo's simulated raid, passed in by the command (core has no sim)."""
+    data = tmp_path / "runs"
+    code = main([
+        "run", "--headless", "--source", "sim", "--seconds", "1", "--data", str(data),
+        "--encoder-path", "fp32",
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "(sim," in captured.err
+    (run,) = list_runs(data)
+    assert run.n_frames >= 1

@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     from app.commands.eval import print_metrics
     from app.core import paths
-    from app.core.demo import DemoConfig, run_headless
-    from app.core.evaluation import calibration_plot
+    from app.demo.evaluation import calibration_plot
+    from app.demo.pipeline import DemoConfig, run_headless
 
     headless = args.headless
     if not headless and not display_available():

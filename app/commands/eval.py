@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 def print_metrics(m: Any) -> None:
     """The metrics as the demo and `arcx eval` print them."""
-    from app.core.sim import TAUS
+    from app.demo.sim import TAUS
 
     print(f"held-out: {m.n_runs} runs, {m.n_decisions} looting decisions "
           f"(extract truly better at {100 * m.true_extract_share:.0f}%)")
@@ -49,8 +49,8 @@ def print_metrics(m: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.core import paths
-    from app.core.demo import MODEL_FILE
-    from app.core.evaluation import calibration_plot, evaluate_dir
+    from app.demo.evaluation import calibration_plot, evaluate_dir
+    from app.demo.pipeline import MODEL_FILE
 
     data = args.data or paths.demo_dir() / "heldout"
     model = args.model or paths.demo_dir() / MODEL_FILE

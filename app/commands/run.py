@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.config import load_settings
     from app.core.data.recorder import RunRecorder
     from app.core.engine import Engine, EngineConfig, EngineThreads, EVTick
+    from app.demo import hooks as demo
 
     loaded = load_settings()
     if loaded.message:
@@ -118,10 +119,10 @@ def run(args: argparse.Namespace) -> int:
         if value is not None:
             overrides[name] = value
     config = EngineConfig.from_settings(settings, **overrides)
-    source = source_from_spec(args.source, settings.capture)
+    source = source_from_spec(args.source, settings.capture, extra=demo.SOURCES)
     data_dir = args.data if args.data is not None else paths.runs_dir()
     recorder = RunRecorder(data_dir)
-    engine = Engine(source, config=config, recorder=recorder)
+    engine = Engine(source, config=config, recorder=recorder, game_frames=demo.sim_frames)
 
     def on_tick(tick: EVTick) -> None:
         print(json.dumps(tick.to_dict()), flush=True)

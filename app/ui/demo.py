@@ -3,7 +3,7 @@
 The app runs exactly as for a player (tray, overlay, engine, hotkeys) with two
 differences, both set before it starts: its home is the demo folder's `app/`
 (`ARCX_HOME`), so its runs, settings and model never mix with the player's, and its
-capture source is the simulated raid (`ARCX_SOURCE=sim`, see `app.core.capture.factory`).
+capture source is the simulated raid (`ARCX_SOURCE=sim`, the `sim` kind of `app.demo.hooks`).
 The model trained by the demo is installed there as the app's model.
 
 On top of the app, a game window (`app.ui.game_window`) shows the raid the engine is
@@ -52,7 +52,7 @@ def run_gui(model_path: Path, seed: int = 0) -> int:
 def start_gui(seed: int = 0, **start_kwargs: Any) -> tuple[Any, Any] | None:
     """The app (`app.ui.app.start`) on `LiveRaids` from `seed`, plus its game window shown;
     None when another ArcX instance runs. Keyword arguments go to `start` (tests)."""
-    from app.core.sim.live import LiveRaids
+    from app.demo.sim.live import LiveRaids
     from app.ui import wiring
     from app.ui.app import start
     from app.ui.game_window import DemoRuns, GameWindow

@@ -3,7 +3,7 @@
 The engine's capture thread grabs frames from `LiveRaids`; this window, on the GUI
 thread, polls `LiveRaids.latest()` (a copied numpy array) on a timer and paints it, so
 nothing crosses threads but plain data. Raid starts and ends go through a `RunDirector`
-(plain code in `app.core.sim.live`) that says when to start a run and how to end and
+(plain code in `app.demo.sim.live`) that says when to start a run and how to end and
 label it; `DemoRuns` carries those commands out on the `AppController`, so the demo
 records labelled runs with no hotkeys. The overlay is kept over the window's top-right
 corner (`overlay_corner`).
@@ -21,7 +21,7 @@ from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PyQt6.QtWidgets import QWidget
 
 from app.core.errors import ArcXError
-from app.core.sim.live import LiveRaids, RunCommand, RunDirector
+from app.demo.sim.live import LiveRaids, RunCommand, RunDirector
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from PyQt6.QtCore import QObject, QRect, pyqtSignal
 from PyQt6.QtWidgets import QWidget
 
 from app.core.errors import ArcXError
-from app.core.sim.live import LiveRaids
+from app.demo.sim.live import LiveRaids
 from app.ui.game_window import DemoRuns, GameWindow, frame_image, overlay_corner
 
 pytestmark = pytest.mark.gui

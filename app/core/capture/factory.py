@@ -4,15 +4,16 @@
     screen          the monitor/region of the settings: dxcam on Windows (falling back to
                     mss when dxcam cannot start, and saying so), mss elsewhere
     replay:PATH     a folder of images or an .npz (see replay.py)
-    sim             the simulated raid game, when `app.core.sim` provides `SimRaidSource`
+
+Callers may add kinds of their own with `extra`: the app's entry points pass the demo's
+`sim` (`app.demo.hooks.SOURCES`); core itself knows no simulator.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from app.core.capture.base import Frame, FrameSource, Rect
@@ -25,7 +26,11 @@ from app.core.errors import CaptureError
 
 log = logging.getLogger(__name__)
 
-SOURCE_KINDS = ("synthetic", "screen", "replay:PATH", "sim")
+SOURCE_KINDS = ("synthetic", "screen", "replay:PATH")
+"""The kinds core builds itself."""
+
+SourceBuilder = Callable[[], FrameSource]
+"""Builds one extra source kind (not yet opened), e.g. the demo's `sim`."""
 
 
 class FallbackSource:
@@ -90,27 +95,19 @@ def screen_source(settings: CaptureSettings, *, platform: str = sys.platform) ->
     return FallbackSource(DxcamSource(settings.monitor, region), mss)
 
 
-# Where the simulated game's FrameSource may live (the sim package is another issue's).
-_SIM_MODULES = ("app.core.sim.source", "app.core.sim.render", "app.core.sim")
+def source_from_spec(
+    spec: str,
+    settings: CaptureSettings | None = None,
+    *,
+    extra: Mapping[str, SourceBuilder] | None = None,
+) -> FrameSource:
+    """`synthetic`, `screen`, `replay:PATH` or a kind of `extra` → a FrameSource (not yet opened).
 
-
-def sim_source() -> FrameSource:
-    """The simulated game's `SimRaidSource`; CaptureError when it is not there."""
-    for name in _SIM_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        cls = getattr(module, "SimRaidSource", None)
-        if cls is not None:
-            source: FrameSource = cls()
-            return source
-    raise CaptureError("the simulated game (SimRaidSource in app.core.sim) is not available")
-
-
-def source_from_spec(spec: str, settings: CaptureSettings | None = None) -> FrameSource:
-    """`synthetic`, `screen`, `replay:PATH` or `sim` → a FrameSource (not yet opened)."""
+    extra: more kinds (lowercase names without `:`) and their builders, e.g.
+        `{"sim": make_sim_source}`; they cannot replace the kinds above.
+    """
     settings = settings or CaptureSettings()
+    extra = extra or {}
     kind, sep, arg = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "synthetic" and not sep:
@@ -121,6 +118,7 @@ def source_from_spec(spec: str, settings: CaptureSettings | None = None) -> Fram
         if not arg:
             raise CaptureError("replay needs a path: replay:PATH (a folder of images or an .npz)")
         return ReplaySource(Path(arg).expanduser(), loop=False)
-    if kind == "sim" and not sep:
-        return sim_source()
-    raise CaptureError(f"unknown source '{spec}'; use one of {', '.join(SOURCE_KINDS)}")
+    if kind in extra and not sep:
+        return extra[kind]()
+    kinds = (*SOURCE_KINDS, *(k for k in extra if k not in SOURCE_KINDS))
+    raise CaptureError(f"unknown source '{spec}'; use one of {', '.join(kinds)}")

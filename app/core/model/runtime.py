@@ -20,9 +20,11 @@ An explicit preference (`fp32`, `channels-last`, `compile`, `ort-fp32`, `ort-int
 `ao-int8`) is built and checked the same way; if it fails the check, fp32 is used and
 the report says why. The chosen path's name is what runs record as `encoder_path`.
 
-Self-check and calibration frames are game-like: frames of the simulated raid
-(`app.core.sim`) when it is installed, and the synthetic HUD scene (1/f textures),
-half and half. Calibration frames and check frames never overlap.
+Self-check and calibration frames are game-like: half of them come from the caller's
+`game_frames` maker (the app, the CLI and the demo pass the simulated raid's,
+`app.demo.hooks.sim_frames`; core never imports the demo), the rest, or all of them
+without a maker, are the synthetic HUD scene (1/f textures, `capture.synthetic`).
+Calibration frames and check frames never overlap (different seeds).
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ import logging
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -74,6 +76,17 @@ ORT_TIE_MARGIN = 0.15
 INT8_PATHS: tuple[str, ...] = ("ort-int8", "ao-int8")
 
 Progress = Callable[[str], None]
+
+
+class FrameMaker(Protocol):
+    """Makes game frames for the self-check and the INT8 calibration.
+
+    Called as `maker(n, height=H, width=W, seed=S)`; returns at most `n` frames, each uint8
+    RGB of shape (H, W, 3), the same ones for the same arguments. It may return fewer (or
+    none) when it cannot make frames of that size; synthetic frames fill the rest.
+    """
+
+    def __call__(self, n: int, *, height: int, width: int, seed: int) -> Sequence[NDArray[np.uint8]]: ...
 
 
 @dataclass(frozen=True)
@@ -134,43 +147,26 @@ class EncoderSelection:
 # ------------------------------------------------------------------------------ frames
 
 
-def _sim_frames(n: int, height: int, width: int, seed: int) -> list[NDArray[np.uint8]]:
-    """Frames of simulated raids at spread-out moments; [] when the sim is not there."""
+def _game_frames(game: FrameMaker, n: int, height: int, width: int, seed: int) -> list[NDArray[np.uint8]]:
+    """Up to n frames from the caller's maker; [] (synthetic frames only) when it fails."""
     try:
-        from app.core.sim import SimRaidSource
-    except Exception:  # not installed in this build, or broken: synthetic frames only
+        frames = [np.asarray(f, dtype=np.uint8) for f in game(n, height=height, width=width, seed=seed)]
+    except Exception as exc:  # e.g. a frame size the game's layout does not support
+        log.debug("game frames unavailable (%s); using synthetic ones", exc)
         return []
-    out: list[NDArray[np.uint8]] = []
-    moments = (0, 40, 160, 400)  # steps into the raid: start, early, mid, late
-    try:
-        for raid in range(4 * n):
-            if len(out) >= n:
-                break
-            src = SimRaidSource(seed=seed * 1000 + raid, size=(height, width))
-            src.open()
-            step = 0
-            for target in moments:
-                frame = None
-                while step <= target:
-                    frame = src.grab()
-                    step += 1
-                    if frame is None:
-                        break
-                if frame is None or len(out) >= n:
-                    break
-                out.append(np.array(frame, dtype=np.uint8))
-            src.close()
-    except Exception as exc:  # e.g. a frame size the sim's layout does not support
-        log.debug("simulated frames unavailable (%s); using synthetic ones", exc)
+    if any(f.shape != (height, width, 3) for f in frames):
+        log.debug("game frames have the wrong shape; using synthetic ones")
         return []
-    return out
+    return frames[:n]
 
 
-def game_like_frames(n: int, *, height: int = 225, width: int = 400, seed: int = 0) -> NDArray[np.uint8]:
-    """n frames, half from the simulated raid (when installed), the rest synthetic HUD scenes."""
-    sim = _sim_frames(n // 2, height, width, seed)
-    rest = hud_frames(n - len(sim), width=width, height=height, seed=seed)
-    frames = np.concatenate([np.stack(sim), rest]) if sim else rest
+def game_like_frames(
+    n: int, *, height: int = 225, width: int = 400, seed: int = 0, game: FrameMaker | None = None
+) -> NDArray[np.uint8]:
+    """n frames: half from `game` (when given), the rest synthetic HUD scenes. Shape (n, H, W, 3)."""
+    made = _game_frames(game, n // 2, height, width, seed) if game is not None else []
+    rest = hud_frames(n - len(made), width=width, height=height, seed=seed)
+    frames = np.concatenate([np.stack(made), rest]) if made else rest
     return np.ascontiguousarray(frames)
 
 
@@ -198,7 +194,7 @@ def _save_npz(path: Path, **arrays: NDArray[Any]) -> None:
 
 
 def reference_set(
-    model: FrameEncoder, cache: Path, progress: Progress
+    model: FrameEncoder, cache: Path, progress: Progress, game: FrameMaker | None = None
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32], float | None]:
     """Check frames and their fp32 eager latents (cached); also the eager ms/frame if computed now."""
     path = cache / "check.npz"
@@ -212,7 +208,7 @@ def reference_set(
         except (OSError, KeyError, ValueError) as exc:
             log.warning("self-check cache %s is unreadable (%s); rebuilding it", path, exc)
     progress("computing reference latents for the encoder self-check (once per encoder)")
-    frames = game_like_frames(N_CHECK, height=cfg.height, width=cfg.width, seed=7)
+    frames = game_like_frames(N_CHECK, height=cfg.height, width=cfg.width, seed=7, game=game)
     ref = TorchBackend(model)
     ref.encode(frames[:1])  # warm-up
     times, rows = [], []
@@ -228,12 +224,14 @@ def reference_set(
 # ------------------------------------------------------------------------------ builds
 
 
-def _calibration(model: FrameEncoder) -> NDArray[np.uint8]:
+def _calibration(model: FrameEncoder, game: FrameMaker | None) -> NDArray[np.uint8]:
     cfg = model.config
-    return game_like_frames(N_CALIBRATION, height=cfg.height, width=cfg.width, seed=1)
+    return game_like_frames(N_CALIBRATION, height=cfg.height, width=cfg.width, seed=1, game=game)
 
 
-def _build(name: str, model: FrameEncoder, cache: Path, threads: int, progress: Progress) -> tuple[EncoderBackend, str]:
+def _build(
+    name: str, model: FrameEncoder, cache: Path, threads: int, progress: Progress, game: FrameMaker | None = None
+) -> tuple[EncoderBackend, str]:
     """Load a path's cached artifact or build it; returns (backend, "cached" | "built")."""
     if name in ("fp32", "channels-last"):
         return TorchBackend(model, channels_last=name == "channels-last"), "eager"
@@ -252,7 +250,7 @@ def _build(name: str, model: FrameEncoder, cache: Path, threads: int, progress: 
         int8 = cache / "encoder_int8.onnx"
         if not int8.is_file():
             progress("quantizing the encoder to INT8 with ONNX Runtime (once per encoder, ~30 s)")
-            quantize_onnx_int8(fp32, int8, _calibration(model))
+            quantize_onnx_int8(fp32, int8, _calibration(model, game))
             origin = "built"
         return OrtBackend(int8, name=name, threads=threads), origin
     if name == "ao-int8":
@@ -263,7 +261,7 @@ def _build(name: str, model: FrameEncoder, cache: Path, threads: int, progress: 
             observers, _ = read_tensors(obs_path)
             return AoInt8Backend(model, observers), "cached"
         progress("calibrating the torch.ao INT8 encoder (once per encoder, ~15 s)")
-        observers = calibrate_ao_int8(model, _calibration(model))
+        observers = calibrate_ao_int8(model, _calibration(model, game))
         write_tensors(obs_path, observers, {"format": "arcx-ao-int8-observers", "encoder_id": model.encoder_id()})
         return AoInt8Backend(model, observers), "built"
     raise ValueError(f"unknown encoder path '{name}'; choose one of auto, {', '.join(PATH_NAMES)}")
@@ -293,12 +291,12 @@ def _measure(backend: EncoderBackend, frames: NDArray[np.uint8], ref: NDArray[np
 
 def _try_path(
     name: str, model: FrameEncoder, cache: Path, threads: int, frames: NDArray[np.uint8],
-    ref: NDArray[np.float32], progress: Progress,
+    ref: NDArray[np.float32], progress: Progress, game: FrameMaker | None = None,
 ) -> tuple[EncoderBackend | None, PathCheck]:
     """Build (or load) and check one path; a cached artifact that fails is rebuilt once."""
     for attempt in (1, 2):
         try:
-            backend, origin = _build(name, model, cache, threads, progress)
+            backend, origin = _build(name, model, cache, threads, progress, game)
             cos, ms = _measure(backend, frames, ref)
         except ImportError as exc:
             return None, PathCheck(name, False, None, None, f"not available: {exc}")
@@ -344,6 +342,7 @@ def select_encoder(
     threads: int | None = None,
     cache_root: Path | None = None,
     progress: Progress | None = None,
+    game_frames: FrameMaker | None = None,
 ) -> tuple[EncoderBackend, EncoderSelection]:
     """Pick the encoder path for this machine (see the module docstring).
 
@@ -351,14 +350,18 @@ def select_encoder(
         runs every path with that many threads (torch's count is restored afterwards);
         the caller runs the chosen backend with the same number (the engine sets
         `torch.set_num_threads(threads)` for the torch paths).
+    game_frames: makes half of the self-check and calibration frames (see `FrameMaker`);
+        without it they are all synthetic. Check frames are cached per encoder: the
+        maker matters the first time only.
     """
     threads = threads or default_threads()
     with torch_threads(threads):
-        return _select(model, preference, threads, cache_root, progress)
+        return _select(model, preference, threads, cache_root, progress, game_frames)
 
 
 def _select(
-    model: FrameEncoder, preference: str, threads: int, cache_root: Path | None, progress: Progress | None
+    model: FrameEncoder, preference: str, threads: int, cache_root: Path | None, progress: Progress | None,
+    game: FrameMaker | None = None,
 ) -> tuple[EncoderBackend, EncoderSelection]:
     say: Progress = progress or (lambda msg: log.info("%s", msg))
     preference = (preference or "auto").strip().lower()
@@ -377,7 +380,7 @@ def _select(
             "fp32", "fp32 eager, as configured", None, (), threads, "cpu", None
         )
     cache = encoder_cache_dir(model, cache_root)
-    frames, ref, fresh_baseline = reference_set(model, cache, say)
+    frames, ref, fresh_baseline = reference_set(model, cache, say, game)
     checks: list[PathCheck] = []
     accepted: dict[str, tuple[EncoderBackend, PathCheck]] = {}
 
@@ -398,7 +401,7 @@ def _select(
     tiers: list[tuple[str, ...]] = [(preference,)] if preference != "auto" else [INT8_PATHS, ("ort-fp32",)]
     for tier in tiers:
         for name in tier:
-            backend, check = _try_path(name, model, cache, threads, frames, ref, say)
+            backend, check = _try_path(name, model, cache, threads, frames, ref, say, game)
             checks.append(check)
             if backend is not None:
                 accepted[name] = (backend, check)

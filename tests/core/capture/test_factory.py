@@ -35,6 +35,24 @@ def test_bad_specs(spec: str) -> None:
         source_from_spec(spec)
 
 
+def test_extra_kinds_come_from_the_caller() -> None:
+    with pytest.raises(CaptureError, match="unknown source 'sim'"):
+        source_from_spec("sim")  # core knows no simulator of its own
+    made: list[SyntheticSource] = []
+
+    def build() -> SyntheticSource:
+        made.append(SyntheticSource(32, 18))
+        return made[-1]
+
+    extra = {"sim": build}
+    assert source_from_spec(" SIM", extra=extra) is made[0]
+    with pytest.raises(CaptureError, match="synthetic, screen, replay:PATH, sim"):
+        source_from_spec("sim:3", extra=extra)  # no argument for an extra kind
+    # an extra kind cannot replace one of core's
+    assert isinstance(source_from_spec("synthetic", extra={"synthetic": build}), SyntheticSource)
+    assert len(made) == 1
+
+
 def test_screen_backend_choice_per_platform() -> None:
     settings = CaptureSettings(monitor=1, region=Region(left=10, top=20, width=300, height=200))
     linux = screen_source(settings, platform="linux")

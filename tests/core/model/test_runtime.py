@@ -34,6 +34,53 @@ def test_game_like_frames_mix_and_size() -> None:
     assert len({f.tobytes() for f in frames}) == 6
 
 
+def _flat_frames(n: int, *, height: int, width: int, seed: int) -> list[np.ndarray]:
+    """A FrameMaker whose frames are easy to recognise: frame i is all (seed + i + 1)."""
+    return [np.full((height, width, 3), seed + i + 1, np.uint8) for i in range(n)]
+
+
+def test_game_like_frames_take_half_from_the_game() -> None:
+    frames = game_like_frames(6, height=SMALL.height, width=SMALL.width, seed=2, game=_flat_frames)
+    assert frames.shape == (6, 64, 112, 3) and frames.dtype == np.uint8 and frames.flags.c_contiguous
+    assert [int(f.max()) for f in frames[:3]] == [3, 4, 5] and all(f.min() == f.max() for f in frames[:3])
+    synthetic = game_like_frames(3, height=SMALL.height, width=SMALL.width, seed=2)
+    np.testing.assert_array_equal(frames[3:], synthetic)  # the rest: the synthetic scenes
+
+
+def test_a_game_that_cannot_make_frames_leaves_synthetic_ones() -> None:
+    def broken(n: int, *, height: int, width: int, seed: int) -> list[np.ndarray]:
+        raise ValueError("this layout needs at least 225 rows")
+
+    def wrong_size(n: int, *, height: int, width: int, seed: int) -> list[np.ndarray]:
+        return [np.zeros((height + 1, width, 3), np.uint8)] * n
+
+    def fewer(n: int, *, height: int, width: int, seed: int) -> list[np.ndarray]:
+        return _flat_frames(1, height=height, width=width, seed=seed)
+
+    synthetic = game_like_frames(4, height=SMALL.height, width=SMALL.width, seed=5)
+    for game in (broken, wrong_size):
+        got = game_like_frames(4, height=SMALL.height, width=SMALL.width, seed=5, game=game)
+        np.testing.assert_array_equal(got, synthetic)
+    got = game_like_frames(4, height=SMALL.height, width=SMALL.width, seed=5, game=fewer)
+    assert got.shape == (4, 64, 112, 3) and int(got[0].max()) == 6  # 1 game frame, 3 synthetic
+
+
+def test_the_self_check_uses_the_callers_game_frames(encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+
+    def fake_build(name, model, cache, threads, progress, game=None):
+        seen.append(game)
+        raise ImportError("not in this test")
+
+    monkeypatch.setattr(runtime, "_build", fake_build)
+    _, sel = select_encoder(encoder, threads=1, cache_root=tmp_path, game_frames=_flat_frames)
+    assert seen and all(g is _flat_frames for g in seen)  # calibration gets the maker too
+    with np.load(Path(sel.cache_dir or "") / "check.npz") as cached:
+        check = cached["frames"]
+    assert check.shape == (runtime.N_CHECK, SMALL.height, SMALL.width, 3)
+    assert [int(f.max()) for f in check[: runtime.N_CHECK // 2]] == [8, 9]  # seed 7: 7 + i + 1
+
+
 def test_auto_builds_checks_and_caches(encoder, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     messages: list[str] = []
@@ -88,7 +135,7 @@ class _Garbage:
 
 
 def test_an_unfaithful_path_is_never_used(encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_build(name, model, cache, threads, progress):
+    def fake_build(name, model, cache, threads, progress, game=None):
         if name == "ort-fp32":
             raise ImportError("onnxruntime is not installed")
         if name == "ao-int8":

@@ -1,4 +1,4 @@
-"""The simulated raid: dynamics (app/core/sim/game.py), autopilot and SimRaidSource."""
+"""The simulated raid: dynamics (app/demo/sim/game.py), autopilot and SimRaidSource."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from app.core.capture.base import FrameSource
-from app.core.sim import SimRaidSource
-from app.core.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
-from app.core.sim.game import Game, GameState, Phase, RaidArrays, SimConfig, step_arrays
+from app.demo.sim import SimRaidSource
+from app.demo.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
+from app.demo.sim.game import Game, GameState, Phase, RaidArrays, SimConfig, step_arrays
 
 SAFE = SimConfig(hazard_base=0.0, hazard_threat=0.0, hazard_enemy=0.0)  # nobody dies of hazard
 DEADLY = SimConfig(hazard_base=1e4)  # everybody dies at the first step

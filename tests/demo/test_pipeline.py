@@ -17,16 +17,9 @@ import numpy as np
 import pytest
 
 from app.core.data import store
-from app.core.demo import (
-    BRANCHES_FILE,
-    DemoConfig,
-    GenConfig,
-    demo_train_config,
-    prepare_encoder,
-    run_headless,
-    training_set,
-)
-from app.core.evaluation import (
+from app.core.model.checkpoint import load_checkpoint
+from app.core.training.trainer import Trainer
+from app.demo.evaluation import (
     TRUTH_FILE,
     constant_prediction,
     evaluate_dir,
@@ -35,9 +28,16 @@ from app.core.evaluation import (
     read_truth,
     score,
 )
-from app.core.model.checkpoint import load_checkpoint
-from app.core.sim import TAUS
-from app.core.training.trainer import Trainer
+from app.demo.pipeline import (
+    BRANCHES_FILE,
+    DemoConfig,
+    GenConfig,
+    demo_train_config,
+    prepare_encoder,
+    run_headless,
+    training_set,
+)
+from app.demo.sim import TAUS
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.sim.autopilot import (
+from app.demo.sim.autopilot import (
     AutopilotConfig,
     AutopilotParams,
     PolicyArrays,
@@ -29,7 +29,7 @@ from app.core.sim.autopilot import (
     score,
     wants_extract,
 )
-from app.core.sim.game import Action, GameState, RaidArrays, SimConfig, step_arrays
+from app.demo.sim.game import Action, GameState, RaidArrays, SimConfig, step_arrays
 
 N_QUANTILES = 16  # K, as in the Q-network head
 # (K,) quantile levels τ_i = (2i+1)/2K, the midpoints the Q-network's quantiles estimate

@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.sim import SimRaidSource
+from app.demo.sim import SimRaidSource
 
 log = logging.getLogger(__name__)
 

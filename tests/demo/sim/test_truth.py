@@ -1,4 +1,4 @@
-"""Monte-Carlo ground truth (app/core/sim/truth.py)."""
+"""Monte-Carlo ground truth (app/demo/sim/truth.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app.core.sim import SimRaidSource
-from app.core.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
-from app.core.sim.game import Game, GameState, Phase, SimConfig
-from app.core.sim.truth import N_QUANTILES, TAUS, evaluate, evaluate_many
+from app.demo.sim import SimRaidSource
+from app.demo.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
+from app.demo.sim.game import Game, GameState, Phase, SimConfig
+from app.demo.sim.truth import N_QUANTILES, TAUS, evaluate, evaluate_many
 
 SAFE = SimConfig(hazard_base=0.0, hazard_threat=0.0, hazard_enemy=0.0)
 # A short raid keeps the scalar-versus-vectorised check fast.

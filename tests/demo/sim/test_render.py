@@ -1,4 +1,4 @@
-"""Frames of the simulated raid (app/core/sim/render.py)."""
+"""Frames of the simulated raid (app/demo/sim/render.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from app.core.sim.game import Game, GameState, Phase
-from app.core.sim.render import DEFAULT_SIZE, Renderer, render, threat_color
+from app.demo.sim.game import Game, GameState, Phase
+from app.demo.sim.render import DEFAULT_SIZE, Renderer, render, threat_color
 
 
 def _calm() -> GameState:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.sim.game import Action, GameState, Phase, RaidArrays, SimConfig
+from app.demo.sim.game import Action, GameState, Phase, RaidArrays, SimConfig
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from app.core.sim import SimRaidSource
-from app.core.sim.live import LiveRaids, RaidEvent, RunCommand, RunDirector
+from app.demo.sim import SimRaidSource
+from app.demo.sim.live import LiveRaids, RaidEvent, RunCommand, RunDirector
 
 
 class ScriptedRaid:

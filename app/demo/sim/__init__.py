@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
-from app.core.sim.game import (
+from app.demo.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
+from app.demo.sim.game import (
     ACTIONS,
     Action,
     Game,
@@ -26,8 +26,8 @@ from app.core.sim.game import (
     Phase,
     SimConfig,
 )
-from app.core.sim.render import DEFAULT_SIZE, Renderer, render
-from app.core.sim.truth import TAUS, Truth, evaluate, evaluate_many
+from app.demo.sim.render import DEFAULT_SIZE, Renderer, render
+from app.demo.sim.truth import TAUS, Truth, evaluate, evaluate_many
 
 __all__ = [
     "ACTIONS",

@@ -42,12 +42,12 @@ from app.core.data.dataset import DEFAULT_WINDOW, load_run
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
 from app.core.model.qnet import TemporalQNet
-from app.core.sim import TAUS
+from app.demo.sim import TAUS
 
 log = logging.getLogger(__name__)
 
 TRUTH_FILE = "truth.parquet"
-"""The truth sidecar in a held-out demo run's folder (written by `app.core.demo`)."""
+"""The truth sidecar in a held-out demo run's folder (written by `app.demo.pipeline`)."""
 TIE_TOL = 0.01
 """Outcomes within this fraction of the value scale of a predicted quantile count as equal to it."""
 _BATCH = 512  # windows per forward pass

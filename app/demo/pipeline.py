@@ -68,12 +68,14 @@ from app.core.data import store
 from app.core.data.dataset import DEFAULT_WINDOW, DecisionDataset, RunData, load_run
 from app.core.data.recorder import RunRecorder
 from app.core.errors import DataError
-from app.core.evaluation import TRUTH_FILE, Metrics, evaluate_dir
 from app.core.model.encoder import EncoderConfig, load_encoder
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import QNetConfig
 from app.core.model.runtime import select_encoder
-from app.core.sim import (
+from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
+from app.demo.evaluation import TRUTH_FILE, Metrics, evaluate_dir
+from app.demo.hooks import sim_frames
+from app.demo.sim import (
     TAUS,
     AutopilotConfig,
     GameState,
@@ -82,8 +84,7 @@ from app.core.sim import (
     SimRaidSource,
     evaluate_many,
 )
-from app.core.sim.render import DEFAULT_SIZE
-from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
+from app.demo.sim.render import DEFAULT_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -447,7 +448,9 @@ def prepare_encoder(
 ) -> tuple[EncoderBackend, str, str]:
     """The encoder for frames of `size`: (backend, encoder id, why this path)."""
     model, _info = load_encoder(config=EncoderConfig(height=size[0], width=size[1]))
-    backend, selection = select_encoder(model, preference=preference, threads=threads or os.cpu_count() or 1)
+    backend, selection = select_encoder(
+        model, preference=preference, threads=threads or os.cpu_count() or 1, game_frames=sim_frames
+    )
     return backend, model.encoder_id(), selection.reason
 
 

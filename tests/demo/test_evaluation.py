@@ -1,11 +1,11 @@
-"""Known values of the demo's metrics (app/core/evaluation.py)."""
+"""Known values of the demo's metrics (app/demo/evaluation.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app.core.evaluation import agreement, calibration, rankdata, spearman
+from app.demo.evaluation import agreement, calibration, rankdata, spearman
 
 
 def test_rankdata_averages_ties() -> None:

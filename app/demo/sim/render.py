@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from app.core.sim.game import GameState, Phase
+from app.demo.sim.game import GameState, Phase
 
 DEFAULT_SIZE: tuple[int, int] = (225, 400)  # (height, width) of the encoder's input
 MIN_SIZE: tuple[int, int] = (48, 64)  # smallest (height, width) the layout works at
