@@ -1,4 +1,9 @@
-"""The overlay: window flags, every displayed state, placement, Win32 calls (faked)."""
+"""The overlay: the view model (no widgets), the painter, the window's flags, placement and
+Win32 calls (faked)."""
+
+import ast
+import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -9,9 +14,24 @@ from app.core.config import OverlayPlacement, OverlaySettings
 from app.core.model.ev import compute_ev
 from app.ui import overlay as ov
 from app.ui import win32
-from app.ui.overlay import OverlayMode, OverlayWindow, format_delta, format_value, overlay_view
+from app.ui.overlay import (
+    BandAxis,
+    Layout,
+    OverlayMode,
+    OverlayState,
+    OverlayView,
+    OverlayWindow,
+    SpreadBar,
+    format_delta,
+    format_value,
+    overlay_view,
+    risk_text,
+)
+from app.ui.overlay import view as view_module
 
-pytestmark = pytest.mark.gui
+# The view-model tests below need no QApplication; only the painter and window tests
+# (which take `qtbot` or paint) carry the gui marker.
+gui = pytest.mark.gui
 
 
 def estimate(
@@ -85,7 +105,8 @@ def test_live_stay():
     v = overlay_view(OverlayMode.LIVE, estimate(1500, 1150), recording=True)
     assert v.headline == "STAY"
     assert v.headline_colour == ov.STAY_COLOUR
-    assert dict(v.rows) == {"EV stay": "1,500", "EV extract": "1,150", "ΔEV": "+350"}
+    assert dict(v.rows) == {"EV stay": "1,500", "EV extract": "1,150"}
+    assert v.delta == "Δ +350" and v.delta_colour == ov.STAY_COLOUR
     assert v.risk == "NEUTRAL τ0.50"
     assert v.recording and not v.dimmed
     stay_bar, extract_bar = v.bars
@@ -97,7 +118,7 @@ def test_live_extract_in_its_own_colour():
     v = overlay_view(OverlayMode.LIVE, estimate(600, 1400, risk="safe"))
     assert v.headline == "EXTRACT"
     assert v.headline_colour == ov.EXTRACT_COLOUR
-    assert dict(v.rows)["ΔEV"].startswith("−")
+    assert v.delta.startswith("Δ −")
     assert v.risk.startswith("SAFE τ0.20")
 
 
@@ -117,8 +138,12 @@ def test_warming_up_without_and_with_an_estimate():
     v = overlay_view(OverlayMode.WARMING)
     assert v.headline == "WARMING UP" and "warming up" in v.detail and v.rows == ()
     v2 = overlay_view(OverlayMode.LIVE, estimate(1500, 1000, warming=True))
-    assert v2.headline == "WARMING UP" and v2.dimmed and len(v2.rows) == 3
+    assert v2.headline == "WARMING UP" and v2.dimmed and len(v2.rows) == len(v2.bars) == 2
     assert "stay" in v2.detail
+    # provisional numbers are drawn muted, the bars' own colours kept for when they go live
+    assert v2.delta_colour == v2.value_colour == ov.MUTED_COLOUR
+    assert {v2.bar_colour(b) for b in v2.bars} == {ov.MUTED_COLOUR}
+    assert v2.bars[0].colour == ov.STAY_COLOUR
 
 
 def test_capture_lost_with_reason():
@@ -138,9 +163,137 @@ def test_risk_chip_follows_the_estimate():
     assert v.risk.startswith("AGGRESSIVE")
 
 
+def test_risk_text_known_and_unknown_profiles():
+    assert risk_text("neutral") == "NEUTRAL τ0.50"
+    assert risk_text("custom") == "CUSTOM"
+
+
+def test_numbers_states_have_their_colours():
+    stay = overlay_view(OverlayMode.LIVE, estimate(1500, 1150))
+    assert stay.detail_colour == ov.MUTED_COLOUR  # under numbers the detail steps back
+    assert stay.value_colour == ov.TEXT_COLOUR
+    assert [stay.bar_colour(b) for b in stay.bars] == [ov.STAY_COLOUR, ov.EXTRACT_COLOUR]
+    idle = overlay_view(OverlayMode.IDLE)
+    assert idle.detail_colour == ov.TEXT_COLOUR and idle.delta == "" and idle.axis is None
+
+
+def test_a_view_needs_one_row_per_bar():
+    bar = SpreadBar("stay", 0.0, 1.0, 0.5, ov.STAY_COLOUR)
+    with pytest.raises(ValueError, match="one row per bar"):
+        OverlayView("STAY", ov.STAY_COLOUR, "", "", False, rows=(), bars=(bar,))
+
+
+# ---------------------------------------------------------------- the band's axis
+
+
+def test_axis_spans_every_range_and_value():
+    bars = (
+        SpreadBar("stay", 900.0, 2100.0, 1500.0, ov.STAY_COLOUR),
+        SpreadBar("extract", 1050.0, 1250.0, 800.0, ov.EXTRACT_COLOUR),  # value below range
+    )
+    axis = BandAxis.spanning(bars)
+    assert (axis.low, axis.high) == (800.0, 2100.0)
+    assert axis.fraction(800.0) == 0.0 and axis.fraction(2100.0) == 1.0
+    assert axis.fraction(1450.0) == pytest.approx(0.5)
+    assert (axis.low_text, axis.high_text) == ("800", "2,100")
+
+
+def test_flat_axis_does_not_divide_by_zero():
+    axis = BandAxis(500.0, 500.0)
+    assert axis.fraction(500.0) == 0.0
+    with pytest.raises(ValueError):
+        BandAxis.spanning(())
+
+
+def test_live_view_axis_matches_its_bars():
+    v = overlay_view(OverlayMode.LIVE, estimate(1500, 1150))
+    assert v.axis == BandAxis.spanning(v.bars)
+    assert all(0.0 <= v.axis.fraction(b.value) <= 1.0 for b in v.bars)
+
+
+# ---------------------------------------------------------------- state transitions
+
+
+def test_state_estimate_then_modes():
+    s = OverlayState()
+    assert s.mode is OverlayMode.IDLE and s.view().headline == "ARCX READY"
+    warm = s.with_estimate(estimate(1500, 1000, warming=True, risk="safe"))
+    assert warm.mode is OverlayMode.WARMING and warm.risk == "safe"
+    live = warm.with_estimate(estimate(1500, 1000))
+    assert live.mode is OverlayMode.LIVE and live.view().headline == "STAY"
+    # capture lost keeps the estimate (its risk stays on the chip) and shows the reason
+    lost = live.with_mode(OverlayMode.CAPTURE_LOST, "game minimised")
+    assert lost.estimate is live.estimate and lost.view().detail == "game minimised"
+    # every other message drops the numbers
+    for mode in (OverlayMode.IDLE, OverlayMode.NO_MODEL, OverlayMode.WARMING):
+        assert live.with_mode(mode).estimate is None, mode
+    assert live.with_mode(OverlayMode.WARMING).view().rows == ()
+    assert s == OverlayState()  # states are values: nothing above changed `s`
+
+
+def test_view_model_has_no_qt():
+    """view.py imports nothing from Qt or the rest of the UI: the lead's next figures
+    (a risk-adjusted Δ, the chance of losing the haul) are computed and tested here."""
+    tree = ast.parse(inspect.getsource(view_module))
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not {m for m in imported if m and m.startswith(("PyQt6", "app.ui", "app.workers"))}
+
+
+# ---------------------------------------------------------------- the painter
+
+
+def test_layout_defaults_are_the_shipped_panel():
+    """Every layout number has a name; the defaults are the shipped panel."""
+    layout = Layout()
+    assert (layout.width, layout.height) == (ov.BASE_WIDTH, ov.BASE_HEIGHT) == (270, 142)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layout.width = 300  # type: ignore[misc]
+    assert layout == ov.LAYOUT
+
+
+@gui
+@pytest.mark.parametrize("scale", [0.75, 1.0, 1.5])
+def test_render_view_image_size_follows_scale_and_layout(qtbot, scale):
+    v = overlay_view(OverlayMode.LIVE, estimate(1500, 1150))
+    img = ov.render_view_image(v, scale)
+    assert (img.width(), img.height()) == (round(270 * scale), round(142 * scale))
+    wide = ov.render_view_image(v, scale, layout=Layout(width=400))
+    assert wide.width() == round(400 * scale)
+
+
+@gui
+def test_rendered_panel_matches_the_window(qtbot):
+    """The screenshot path (render_view_image) and the window (grab) paint the same pixels."""
+    w = OverlayWindow()
+    qtbot.addWidget(w)
+    w.show_estimate(estimate(2000, 1000))
+    w.set_recording(True)
+    grabbed = w.grab().toImage().convertToFormat(ov.render_view_image(w.view()).format())
+    assert grabbed == ov.render_view_image(w.view())
+
+
+@gui
+def test_unlock_draws_the_outline_in_the_unlock_colour(qtbot):
+    v = overlay_view(OverlayMode.IDLE)
+    locked, unlocked = ov.render_view_image(v), ov.render_view_image(v, unlocked=True)
+    # the dashed outline runs 2 px inside the panel's 1 px inset, along the top edge;
+    # antialiased onto the dark panel it keeps the unlock colour's hue
+    want = QColor(view_module.UNLOCK_COLOUR)
+    top = [unlocked.pixelColor(x, 3) for x in range(40, 200)]
+    dash = [c for c in top if c.value() > 150 and abs(c.hsvHue() - want.hsvHue()) < 10]
+    assert len(dash) > len(top) // 2
+    assert not any(locked.pixelColor(x, 3).value() > 150 for x in range(40, 200))
+
+
 # ---------------------------------------------------------------- the window
 
 
+@gui
 def test_window_flags_make_it_a_click_through_tool_window(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
@@ -158,6 +311,7 @@ def test_window_flags_make_it_a_click_through_tool_window(qtbot):
     assert w.focusPolicy() == Qt.FocusPolicy.NoFocus
 
 
+@gui
 def test_unlock_takes_input_and_lock_gives_it_back(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
@@ -169,6 +323,7 @@ def test_unlock_takes_input_and_lock_gives_it_back(qtbot):
     assert w.windowFlags() & Qt.WindowType.WindowTransparentForInput
 
 
+@gui
 def test_state_changes_update_the_view(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
@@ -185,8 +340,10 @@ def test_state_changes_update_the_view(qtbot):
     w.set_risk("safe")
     w.set_mode(OverlayMode.WARMING)
     assert w.view().risk.startswith("SAFE")
+    assert w.view() == w.state.view()
 
 
+@gui
 @pytest.mark.parametrize("mode", list(OverlayMode))
 def test_every_state_paints_its_colour(qtbot, mode):
     """Rendered, each state shows its headline colour (the accent strip) on a dark panel."""
@@ -204,6 +361,7 @@ def test_every_state_paints_its_colour(qtbot, mode):
     assert centre.alpha() > 150 and centre.lightness() < 80  # the dark panel behind the text
 
 
+@gui
 def test_settings_opacity_scale_and_corner(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
@@ -221,6 +379,7 @@ def test_settings_opacity_scale_and_corner(qtbot):
     assert w.pos() == QPoint(avail.left() + 10, avail.bottom() + 1 - w.height() - 10)
 
 
+@gui
 def test_placement_is_per_monitor(qtbot):
     w = OverlayWindow()
     qtbot.addWidget(w)
@@ -232,6 +391,7 @@ def test_placement_is_per_monitor(qtbot):
     assert w.placement() == OverlayPlacement()  # default top-right for this monitor
 
 
+@gui
 def test_drop_near_a_corner_snaps_elsewhere_is_custom(qtbot):
     w = OverlayWindow(OverlaySettings(margin=20))
     qtbot.addWidget(w)
@@ -245,6 +405,7 @@ def test_drop_near_a_corner_snaps_elsewhere_is_custom(qtbot):
     assert w.pos() == QPoint(avail.left() + 300, avail.top() + 200)
 
 
+@gui
 def test_windows_styles_topmost_and_capture_exclusion(qtbot):
     user32 = FakeUser32()
     w = OverlayWindow(user32=user32)

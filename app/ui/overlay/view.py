@@ -1,0 +1,307 @@
+"""The overlay's view model: what it shows, as plain data. No Qt here.
+
+`OverlayState` holds what the overlay knows (mode, latest `EVEstimate`, risk, recording,
+the reason a capture was lost, the start hotkey); `overlay_view` turns one state into an
+`OverlayView`: every text, colour and band the painter draws. The painter decides
+nothing about content, so every state is tested here without a QApplication, and a new
+figure (say a risk-adjusted Δ, or the chance of losing the haul) is one more field
+computed in `overlay_view` and one more thing drawn in `painter.py`.
+
+Colours are hex strings, chosen for contrast on a dark panel over bright or busy game
+scenes; the painter's own chrome (panel, shadow, tracks) lives in `painter.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from app.core.model.ev import EVEstimate, risk_tau
+
+STAY_COLOUR = "#3ddc84"
+EXTRACT_COLOUR = "#ff7a45"
+CLOSE_CALL_COLOUR = "#ffd24d"
+WARMING_COLOUR = "#9fb6cf"
+NO_MODEL_COLOUR = "#73a7ff"
+CAPTURE_LOST_COLOUR = "#ff4d5e"
+IDLE_COLOUR = "#c9d1dc"
+TEXT_COLOUR = "#f4f6f8"
+MUTED_COLOUR = "#a3adba"
+REC_COLOUR = "#ff4d4d"
+UNLOCK_COLOUR = CLOSE_CALL_COLOUR
+"""the dashed outline and the hint drawn in unlock (drag) mode"""
+
+DEFAULT_START_KEY = "F8"
+AXIS_CAPTION = "10–90 % range"
+"""what the band's axis shows; the bars span each action's 10 % and 90 % values"""
+
+
+class OverlayMode(Enum):
+    """Which kind of message the overlay shows."""
+
+    IDLE = "idle"
+    """no run in progress (shown only while positioning the overlay)"""
+    NO_MODEL = "no_model"
+    """a run is being recorded but there is no trained model yet"""
+    WARMING = "warming"
+    """a run started; the 4 s history window is filling"""
+    LIVE = "live"
+    """estimates are coming in"""
+    CAPTURE_LOST = "capture_lost"
+    """frames stopped arriving (game minimised, monitor changed, device lost)"""
+
+
+@dataclass(frozen=True)
+class SpreadBar:
+    """One action's distribution on the band: 10 %–90 % range and the value at τ."""
+
+    label: str
+    """the action: "stay" or "extract" """
+    low: float
+    """10 % value"""
+    high: float
+    """90 % value"""
+    value: float
+    """the value the advice used (drawn as a tick)"""
+    colour: str
+    """the action's colour (the painter draws `OverlayView.bar_colour` of it)"""
+
+
+@dataclass(frozen=True)
+class BandAxis:
+    """The one axis the spread bars share: both actions' ranges and values fit on it."""
+
+    low: float
+    """left end, in loot units"""
+    high: float
+    """right end, in loot units (== low when every number is the same)"""
+
+    @classmethod
+    def spanning(cls, bars: tuple[SpreadBar, ...]) -> BandAxis:
+        """The smallest axis holding every bar's range and value."""
+        if not bars:
+            raise ValueError("an axis needs at least one bar")
+        return cls(
+            min(min(b.low, b.value) for b in bars),
+            max(max(b.high, b.value) for b in bars),
+        )
+
+    def fraction(self, v: float) -> float:
+        """Where `v` sits on the axis: 0 at `low`, 1 at `high` (a flat axis: v − low)."""
+        span = self.high - self.low if self.high > self.low else 1.0
+        return (v - self.low) / span
+
+    @property
+    def low_text(self) -> str:
+        return format_value(self.low)
+
+    @property
+    def high_text(self) -> str:
+        return format_value(self.high)
+
+
+@dataclass(frozen=True)
+class OverlayView:
+    """Everything the overlay paints, as plain data."""
+
+    headline: str
+    """big line: the advice ("STAY", "EXTRACT") or the state ("WARMING UP")"""
+    headline_colour: str
+    """the headline and the accent strip on the panel's left edge"""
+    detail: str
+    """small line under the headline"""
+    risk: str
+    """risk chip text, e.g. "NEUTRAL τ0.50" """
+    recording: bool
+    """show the red REC dot"""
+    rows: tuple[tuple[str, str], ...] = ()
+    """(label, value) lines, one per bar, drawn left of it: EV stay, EV extract"""
+    bars: tuple[SpreadBar, ...] = ()
+    """the spread band, one bar per action (as many as `rows`)"""
+    delta: str = ""
+    """the figure right of the headline, e.g. "Δ +310"; "" when there are no numbers"""
+    dimmed: bool = False
+    """values are provisional (warming up): numbers, bars and Δ drawn muted"""
+    hint: str = ""
+    """what the player can do about a state without numbers (drawn where the rows go)"""
+
+    def __post_init__(self) -> None:
+        if len(self.rows) != len(self.bars):
+            raise ValueError(f"{len(self.rows)} rows but {len(self.bars)} bars: one row per bar")
+
+    # Colours that follow from the fields above; the painter reads them, never decides.
+    @property
+    def delta_colour(self) -> str:
+        return MUTED_COLOUR if self.dimmed else self.headline_colour
+
+    @property
+    def detail_colour(self) -> str:
+        """muted under numbers (they are what matters), bright on a state message"""
+        return MUTED_COLOUR if self.rows else TEXT_COLOUR
+
+    @property
+    def value_colour(self) -> str:
+        """the row values and the bars' ticks"""
+        return MUTED_COLOUR if self.dimmed else TEXT_COLOUR
+
+    def bar_colour(self, bar: SpreadBar) -> str:
+        return MUTED_COLOUR if self.dimmed else bar.colour
+
+    @property
+    def axis(self) -> BandAxis | None:
+        """the bars' shared axis; None without bars"""
+        return BandAxis.spanning(self.bars) if self.bars else None
+
+
+def format_value(v: float) -> str:
+    """Loot value for a glance: 940, 12,450, 124.5k, 1.25M (U+2212 for minus)."""
+    if not math.isfinite(v):
+        return "—"
+    sign = "−" if v < 0 else ""
+    a = abs(v)
+    if a < 100_000:
+        text = f"{a:,.0f}"
+    elif a < 1_000_000:
+        text = f"{a / 1000:.1f}k"
+    else:
+        text = f"{a / 1_000_000:.2f}M"
+    return sign + text
+
+
+def format_delta(v: float) -> str:
+    """ΔEV with an explicit sign: +310, −1,240."""
+    text = format_value(v)
+    return text if text.startswith(("−", "—")) else "+" + text
+
+
+def risk_text(risk: str) -> str:
+    """The risk chip: "NEUTRAL τ0.50" for a known profile, the name alone otherwise."""
+    try:
+        return f"{risk.upper()} τ{risk_tau(risk):.2f}"
+    except ValueError:
+        return risk.upper()
+
+
+def overlay_view(
+    mode: OverlayMode,
+    estimate: EVEstimate | None = None,
+    *,
+    risk: str = "neutral",
+    recording: bool = False,
+    message: str = "",
+    start_key: str = DEFAULT_START_KEY,
+) -> OverlayView:
+    """The texts and colours for one state of the overlay.
+
+    estimate: the latest EV tick; used in LIVE (and in WARMING when one is available,
+        drawn dimmed). Its own `risk` wins over `risk` when present.
+    message: detail for CAPTURE_LOST (the reason the engine gave).
+    """
+    chip = risk_text(estimate.risk if estimate is not None else risk)
+    if mode is OverlayMode.IDLE:
+        return OverlayView(
+            "ARCX READY",
+            IDLE_COLOUR,
+            f"press {start_key} to start a run",
+            chip,
+            recording,
+            hint="the overlay shows EV stay / extract during runs",
+        )
+    if mode is OverlayMode.NO_MODEL:
+        return OverlayView(
+            "NO MODEL YET",
+            NO_MODEL_COLOUR,
+            "no model yet — recording",
+            chip,
+            recording,
+            hint="label runs as they end, then Train model…",
+        )
+    if mode is OverlayMode.CAPTURE_LOST:
+        return OverlayView(
+            "CAPTURE LOST",
+            CAPTURE_LOST_COLOUR,
+            message or "no frames from the game — retrying",
+            chip,
+            recording,
+            hint="check Settings ▸ Capture (monitor, region)",
+        )
+    if estimate is None:  # WARMING, or LIVE before the first tick
+        return OverlayView(
+            "WARMING UP",
+            WARMING_COLOUR,
+            "warming up — filling 4 s of history",
+            chip,
+            recording,
+            hint="numbers appear in a few seconds",
+        )
+
+    rows = (
+        ("EV stay", format_value(estimate.ev_stay)),
+        ("EV extract", format_value(estimate.ev_extract)),
+    )
+    bars = (
+        SpreadBar("stay", *estimate.spread_stay, estimate.ev_stay, STAY_COLOUR),
+        SpreadBar("extract", *estimate.spread_extract, estimate.ev_extract, EXTRACT_COLOUR),
+    )
+    delta = f"Δ {format_delta(estimate.delta)}"
+    if mode is OverlayMode.WARMING or estimate.warming:
+        return OverlayView(
+            "WARMING UP",
+            WARMING_COLOUR,
+            f"warming up — leaning {estimate.advice}",
+            chip,
+            recording,
+            rows,
+            bars,
+            delta,
+            dimmed=True,
+        )
+    if estimate.close_call:
+        colour, detail = CLOSE_CALL_COLOUR, "close call — either is fine"
+    elif estimate.advice == "stay":
+        colour, detail = STAY_COLOUR, "keep looting"
+    else:
+        colour, detail = EXTRACT_COLOUR, "head for extraction"
+    return OverlayView(estimate.advice.upper(), colour, detail, chip, recording, rows, bars, delta)
+
+
+# Modes whose message is about numbers the overlay already had: the estimate is kept
+# (LIVE shows it; CAPTURE_LOST keeps its risk on the chip until numbers come back).
+_KEEPS_ESTIMATE = (OverlayMode.LIVE, OverlayMode.CAPTURE_LOST)
+
+
+@dataclass(frozen=True)
+class OverlayState:
+    """What the overlay knows; `view()` is what it shows. Each change returns a new state."""
+
+    mode: OverlayMode = OverlayMode.IDLE
+    estimate: EVEstimate | None = None
+    """the latest EV tick, None when the mode has no numbers to show"""
+    risk: str = "neutral"
+    """the player's risk profile (an estimate's own risk wins on the chip)"""
+    recording: bool = False
+    message: str = ""
+    """why the capture was lost (CAPTURE_LOST)"""
+    start_key: str = DEFAULT_START_KEY
+    """the start/stop hotkey, named on the idle panel"""
+
+    def with_estimate(self, estimate: EVEstimate) -> OverlayState:
+        """A new EV tick: LIVE, or WARMING while the history window fills."""
+        mode = OverlayMode.WARMING if estimate.warming else OverlayMode.LIVE
+        return replace(self, estimate=estimate, risk=estimate.risk, mode=mode)
+
+    def with_mode(self, mode: OverlayMode, message: str = "") -> OverlayState:
+        """A state without new numbers; drops the estimate unless the mode keeps it."""
+        estimate = self.estimate if mode in _KEEPS_ESTIMATE else None
+        return replace(self, mode=mode, message=message, estimate=estimate)
+
+    def view(self) -> OverlayView:
+        return overlay_view(
+            self.mode,
+            self.estimate,
+            risk=self.risk,
+            recording=self.recording,
+            message=self.message,
+            start_key=self.start_key,
+        )
