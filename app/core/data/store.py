@@ -7,8 +7,11 @@
                     decisions-000001.parquet
                     .recording.lock        held (OS file lock) by the process recording it
 
-Every file is written to a temporary name, fsynced and renamed over the target, so a
-reader sees the old file or the new one, never half of one. A run whose lock is held is
+Parquet I/O (atomic zstd writes, checked reads, part names) is in `parquet.py`, the
+recording lock in `lock.py`; this module holds the run operations and re-exports both,
+so `store.<name>` keeps working for every name. Every file is written to a temporary
+name, fsynced and renamed over the target, so a reader sees the old file or the new one,
+never half of one. A run whose lock is held is
 being recorded (by this or another process) and is not touched. A run that has parts
 left over, or was never ended, and whose lock is free was left by a crash: `recover_run`
 compacts what reached the disk and marks it unlabelled. Nothing here ever deletes
@@ -22,22 +25,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from app.core.atomic import atomic_path, fsync_dir
+from app.core.atomic import fsync_dir
+from app.core.data.lock import LOCK_FILE, RunLock, exclusive, is_recording
+from app.core.data.parquet import (
+    DECISIONS_FILE,
+    FRAMES_FILE,
+    RUN_FILE,
+    check_file,
+    folder_bytes,
+    num_rows,
+    part_files,
+    part_path,
+    read_table,
+    write_parquet_atomic,
+)
 from app.core.data.schema import (
     ACTIONS,
     DECISIONS_SCHEMA,
@@ -45,21 +57,42 @@ from app.core.data.schema import (
     TableKind,
     assign_actions,
     check_label,
-    check_table,
 )
 from app.core.errors import DataError
 
 log = logging.getLogger(__name__)
 
-RUN_FILE = "run.parquet"
-FRAMES_FILE = "frames.parquet"
-DECISIONS_FILE = "decisions.parquet"
-LOCK_FILE = ".recording.lock"
-# A part: `frames-000007.parquet` (one flush) or `frames-000001-000030.parquet` (a
-# segment: flushes 1..30 merged by the recorder, which then removes those small parts).
-_PART_RE = re.compile(r"^(frames|decisions)-(\d{6})(?:-(\d{6}))?\.parquet$")
-# Columns whose values repeat: dictionary-encoded. Latents are not (they never repeat).
-_DICTIONARY_COLUMNS = ["run_id", "action", "ev_risk", "game_profile", "encoder_id", "encoder_path"]
+__all__ = [
+    # run operations (this module)
+    "RunInfo",
+    "compact_run",
+    "delete_run",
+    "find_run",
+    "label_run",
+    "list_runs",
+    "needs_recovery",
+    "new_run_id",
+    "read_run_row",
+    "recover_run",
+    "recover_runs",
+    "run_info",
+    "utc_now",
+    "write_run_row",
+    # re-exported from parquet.py and lock.py
+    "DECISIONS_FILE",
+    "FRAMES_FILE",
+    "LOCK_FILE",
+    "RUN_FILE",
+    "RunLock",
+    "check_file",
+    "folder_bytes",
+    "is_recording",
+    "num_rows",
+    "part_files",
+    "part_path",
+    "read_table",
+    "write_parquet_atomic",
+]
 
 
 @dataclass(frozen=True)
@@ -112,154 +145,6 @@ class RunInfo:
     @property
     def bytes_per_decision(self) -> float | None:
         return self.bytes_on_disk / self.n_decisions if self.n_decisions else None
-
-
-# -------------------------------------------------------------------------- file level
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> Path:
-    """Write `table` as zstd Parquet: temp file in the same folder, fsync, rename."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        pq.write_table(
-            table,
-            str(tmp),
-            compression="zstd",
-            use_dictionary=[c for c in _DICTIONARY_COLUMNS if c in table.column_names],
-        )
-    return path
-
-
-def check_file(path: Path, kind: TableKind) -> None:
-    """Check a file's footer and schema only (no data read); DataError names the file."""
-    try:
-        check_table(pq.read_schema(path), kind, path)
-    except DataError:
-        raise
-    except (OSError, pa.ArrowException, ValueError) as exc:
-        raise DataError(f"{path} is not a readable Parquet file ({exc})") from exc
-
-
-def read_table(path: Path, kind: TableKind, columns: list[str] | None = None) -> pa.Table:
-    """Read and check one of our tables with pyarrow; DataError names the file if bad."""
-    try:
-        pf = pq.ParquetFile(path)
-        check_table(pf.schema_arrow, kind, path)
-        return pf.read(columns=columns)
-    except DataError:
-        raise
-    except (OSError, pa.ArrowException, ValueError) as exc:
-        raise DataError(f"{path} is not a readable Parquet file ({exc})") from exc
-
-
-def num_rows(path: Path) -> int | None:
-    """Rows of a Parquet file from its footer; None when unreadable."""
-    try:
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    except (OSError, pa.ArrowException, ValueError):
-        return None
-
-
-def part_files(run_dir: Path, kind: str) -> list[Path]:
-    """`kind` parts and segments, in write order (a segment before the parts it covers)."""
-    found = []
-    for p in run_dir.iterdir():
-        m = _PART_RE.match(p.name)
-        if m and m.group(1) == kind:
-            first = int(m.group(2))
-            last = int(m.group(3)) if m.group(3) else first
-            found.append((first, -last, p))
-    return [p for *_, p in sorted(found)]
-
-
-def part_path(run_dir: Path, kind: str, seq: int, last: int | None = None) -> Path:
-    """The part of flush `seq`, or with `last` the segment of flushes seq..last."""
-    if last is None:
-        return run_dir / f"{kind}-{seq:06d}.parquet"
-    return run_dir / f"{kind}-{seq:06d}-{last:06d}.parquet"
-
-
-def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-
-
-# ------------------------------------------------------------------------------- locks
-
-
-class RunLock:
-    """An OS-level exclusive lock on a run's lock file; freed by the OS if the process dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._file: IO[bytes] | None = None
-
-    def acquire(self) -> bool:
-        """Try once, without waiting. True when this object now holds the lock."""
-        f = open(self.path, "a+b")  # noqa: SIM115 (held open for the lock's lifetime)
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                f.seek(0)
-                msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            return False
-        self._file = f
-        return True
-
-    def release(self, *, remove: bool = False) -> None:
-        f, self._file = self._file, None
-        if f is None:
-            return
-        if remove:
-            # Unlink while still holding it, so nobody takes a lock on a file about to vanish.
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                f.seek(0)
-                with contextlib.suppress(OSError):
-                    msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
-        finally:
-            f.close()
-        if remove and sys.platform == "win32":  # Windows cannot unlink an open file
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-
-def is_recording(run_dir: Path) -> bool:
-    """True when some recorder (this process or another) holds the run's lock."""
-    lock_path = Path(run_dir) / LOCK_FILE
-    if not lock_path.exists():
-        return False
-    probe = RunLock(lock_path)
-    if probe.acquire():
-        probe.release()
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _exclusive(run_dir: Path, what: str) -> Iterator[None]:
-    """Hold the run's lock for a change; DataError if a recorder holds it."""
-    lock = RunLock(run_dir / LOCK_FILE)
-    if not lock.acquire():
-        raise DataError(f"run {run_dir.name} is being recorded; {what} it after it ends")
-    try:
-        yield
-    finally:
-        lock.release(remove=True)
 
 
 # ----------------------------------------------------------------------------- run rows
@@ -537,7 +422,7 @@ def label_run(
     """
     outcome, value = check_label(outcome, final_loot_value)
     run_dir = find_run(root, run_id)
-    with _exclusive(run_dir, "label"):
+    with exclusive(run_dir, "label"):
         row = read_run_row(run_dir)
         if row["ended_at"] is None:  # crashed and not yet recovered: recover in place
             row.update(ended_at=utc_now(), duration_s=_last_t(run_dir), recovered=True)
@@ -550,7 +435,7 @@ def label_run(
 def delete_run(root: Path, run_id: str) -> None:
     """Delete a run's folder. Raises DataError for an unknown run or one being recorded."""
     run_dir = find_run(root, run_id)
-    with _exclusive(run_dir, "delete"):
+    with exclusive(run_dir, "delete"):
         pass  # only checks that no recorder holds it (recorders never reopen an old run)
     # Rename first: a crash mid-delete leaves a hidden folder, not half a run. (The lock is
     # released before: Windows cannot rename a folder with an open file inside.)
