@@ -12,9 +12,8 @@ settings dialog and the training dialog after a short synthetic training run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,40 +22,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-
-def _start_xvfb() -> subprocess.Popen[bytes] | None:
-    if os.environ.get("DISPLAY") or shutil.which("Xvfb") is None:
-        return None
-    for n in range(110, 160):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("Xvfb did not start")
-        time.sleep(0.05)
-    os.environ["DISPLAY"] = f":{n}"
-    return proc
+from scripts.xvfb import XvfbError, xvfb  # noqa: E402
+from scripts.xvfb import available as xvfb_available  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
-    xvfb = _start_xvfb()
-    os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
-    os.environ["ARCX_HOME"] = tempfile.mkdtemp(prefix="arcx-shots-")
-    try:
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("DISPLAY") and xvfb_available():
+            try:
+                os.environ["DISPLAY"] = stack.enter_context(xvfb(1600, 1000))
+            except XvfbError as exc:
+                raise SystemExit(str(exc)) from exc
+        os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
+        os.environ["ARCX_HOME"] = tempfile.mkdtemp(prefix="arcx-shots-")
         return render_all(args.out)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- rendering

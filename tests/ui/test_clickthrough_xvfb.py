@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from scripts.xvfb import XvfbError
+from scripts.xvfb import xvfb as start_xvfb
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -17,32 +19,15 @@ CHILD = Path(__file__).with_name("clickthrough_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_display() -> int:
-    for n in range(90, 160):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            return n
-    pytest.skip("no free X display number")
-
-
 @pytest.fixture(scope="module")
 def xvfb():
-    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+    if shutil.which("xdotool") is None:
         pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
-    n = _free_display()
-    proc = subprocess.Popen(
-        ["Xvfb", f":{n}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not Path(f"/tmp/.X11-unix/X{n}").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.skip("Xvfb did not start")
-        time.sleep(0.05)
-    yield f":{n}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        with start_xvfb(1280, 800) as display:
+            yield display
+    except XvfbError as exc:
+        pytest.skip(str(exc))
 
 
 def _click_through(display: str, mode: str) -> str:

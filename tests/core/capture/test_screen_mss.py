@@ -1,6 +1,6 @@
 """mss against a real X server (Xvfb), and its failure handling with a fake mss.
 
-The Xvfb tests start their own server on a free display (`-displayfd`), paint known
+The Xvfb tests start their own server (scripts/xvfb.py, on a free display), paint known
 rectangles on the root window through Xlib (ctypes), and check what mss captures. They
 skip when Xvfb or libX11 is missing; CI installs both (`.ci/run`).
 """
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,32 +18,20 @@ import pytest
 from app.core.capture.base import CaptureLost, FrameSource, Rect
 from app.core.capture.screen import MssSource
 from app.core.errors import CaptureError
+from scripts.xvfb import XvfbError, xvfb
 
 SCREEN_W, SCREEN_H = 640, 480
 
 
 @pytest.fixture(scope="module")
 def xvfb_display() -> Iterator[str]:
-    exe = shutil.which("Xvfb")
-    if exe is None or ctypes.util.find_library("X11") is None:
-        pytest.skip("Xvfb or libX11 is not installed (apt-get install xvfb)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
+    if ctypes.util.find_library("X11") is None:
+        pytest.skip("libX11 is not installed (apt-get install xvfb)")
     try:
-        with os.fdopen(read_fd) as f:
-            number = f.readline().strip()  # Xvfb writes the display number once it is ready
-        if not number:
-            pytest.skip("Xvfb did not start")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait()
+        with xvfb(SCREEN_W, SCREEN_H) as display:
+            yield display
+    except XvfbError as exc:
+        pytest.skip(str(exc))
 
 
 class XPainter:

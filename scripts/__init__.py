@@ -1,0 +1,1 @@
+"""Developer scripts (screenshots, the Xvfb helper). Not part of the installed app."""
