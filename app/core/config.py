@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from app.core import paths
 from app.core.atomic import atomic_path
+from app.core.model.ev import risk_eta
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,25 @@ class CaptureSettings(_Strict):
 
 class InferenceSettings(_Strict):
     interval_s: float = Field(default=0.5, ge=0.1, le=5.0, description="seconds between EV updates")
-    risk: RiskName = Field(default="neutral", description="risk profile used at start-up")
+    risk: RiskName | float = Field(
+        default="neutral",
+        description="risk profile at start-up: safe, neutral, aggressive, or a custom η of "
+        "Wang's transform (> 0 more cautious, < 0 bolder; safe 0.25, aggressive -0.25)",
+    )
+    hold_s: float = Field(
+        default=1.0, ge=0.0, le=10.0,
+        description="seconds a new advice must hold before the overlay switches to it",
+    )
+    margin: float = Field(
+        default=0.15, ge=0.0, le=1.0,
+        description="a new advice that wins by this fraction of the values is shown at once",
+    )
+
+    @field_validator("risk")
+    @classmethod
+    def _risk_in_range(cls, v: RiskName | float) -> RiskName | float:
+        risk_eta(v)  # ValueError with the allowed range
+        return v
     encoder_path: str = Field(
         default="auto", description="encoder implementation: auto picks the fastest faithful one"
     )

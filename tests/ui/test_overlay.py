@@ -107,7 +107,7 @@ def test_live_stay():
     assert v.headline_colour == ov.STAY_COLOUR
     assert dict(v.rows) == {"EV stay": "1,500", "EV extract": "1,150"}
     assert v.delta == "Δ +350" and v.delta_colour == ov.STAY_COLOUR
-    assert v.risk == "NEUTRAL τ0.50"
+    assert v.risk == "NEUTRAL"
     assert v.recording and not v.dimmed
     stay_bar, extract_bar = v.bars
     assert stay_bar.low < stay_bar.value < stay_bar.high
@@ -119,7 +119,36 @@ def test_live_extract_in_its_own_colour():
     assert v.headline == "EXTRACT"
     assert v.headline_colour == ov.EXTRACT_COLOUR
     assert v.delta.startswith("Δ −")
-    assert v.risk.startswith("SAFE τ0.20")
+    assert v.risk == "SAFE"
+
+
+def test_safe_shows_its_risk_adjusted_delta_and_ticks():
+    est = estimate(1200, 1000, risk="safe", width=800)
+    v = overlay_view(OverlayMode.LIVE, est)
+    # the EV rows stay expectations; Δ and the ticks are the profile's values
+    assert dict(v.rows) == {"EV stay": "1,200", "EV extract": "1,000"}
+    assert est.risk_delta < est.delta
+    assert v.delta == f"Δ {ov.format_delta(est.risk_delta)}"
+    assert v.bars[0].value == pytest.approx(est.value_stay) and v.bars[0].value < 1200
+
+
+def test_chance_of_losing_the_haul_is_shown():
+    q = np.stack([np.array([0.0] * 4 + [1600.0] * 12), np.full(16, 1000.0)])
+    v = overlay_view(OverlayMode.LIVE, compute_ev(q, "neutral"))
+    assert v.headline == "STAY" and "25% risk of losing the haul" in v.detail
+    # none where no stay quantile is near zero
+    assert "losing" not in overlay_view(OverlayMode.LIVE, estimate(1500, 1150)).detail
+
+
+def test_pending_advice_is_said_while_hysteresis_holds():
+    from app.core.model.ev import Adviser, Hysteresis
+
+    adv = Adviser("neutral", Hysteresis(hold_s=2.0, margin=0.5))
+    q_stay = np.stack([np.full(16, 1100.0), np.full(16, 1000.0)])
+    q_ext = np.stack([np.full(16, 950.0), np.full(16, 1000.0)])
+    adv.tick(q_stay, 0.0)
+    v = overlay_view(OverlayMode.LIVE, adv.tick(q_ext, 0.5))
+    assert v.headline == "STAY" and v.detail.startswith("extract pending")
 
 
 def test_close_call():
@@ -164,8 +193,9 @@ def test_risk_chip_follows_the_estimate():
 
 
 def test_risk_text_known_and_unknown_profiles():
-    assert risk_text("neutral") == "NEUTRAL τ0.50"
+    assert risk_text("neutral") == "NEUTRAL"
     assert risk_text("custom") == "CUSTOM"
+    assert risk_text("custom", 0.4) == "CUSTOM η+0.40"
 
 
 def test_numbers_states_have_their_colours():

@@ -96,7 +96,7 @@ def _ev_values(ev: EVEstimate | None) -> tuple[Any, ...]:
     if ev is None:
         return (None,) * 9
     return (
-        ev.ev_stay, ev.ev_extract, ev.tau, ev.risk,
+        ev.ev_stay, ev.ev_extract, None, ev.risk,  # ev_tau: null since risk profiles are distortions
         ev.spread_stay[0], ev.spread_stay[1], ev.spread_extract[0], ev.spread_extract[1],
         ev.warming,
     )

@@ -75,10 +75,10 @@ DECISIONS_SCHEMA = pa.schema(
         pa.field("t_sec", pa.float64(), nullable=False),  # run-clock seconds
         pa.field("frame_idx", pa.int32(), nullable=False),  # newest frame in the window
         pa.field("action", pa.string(), nullable=False),  # "stay" | "extract" (assign_actions)
-        # What the overlay showed (null when no model was loaded), in loot units:
+        # What the overlay showed (null when no model was loaded), in loot units (EVs are means):
         pa.field("ev_stay", pa.float32()),
         pa.field("ev_extract", pa.float32()),
-        pa.field("ev_tau", pa.float32()),  # quantile level of the risk profile
+        pa.field("ev_tau", pa.float32()),  # the profile's quantile level; null since profiles are risk measures
         pa.field("ev_risk", pa.string()),  # "safe" | "neutral" | "aggressive" | "custom"
         pa.field("ev_stay_p10", pa.float32()),
         pa.field("ev_stay_p90", pa.float32()),

@@ -37,7 +37,7 @@ from app.core.engine.types import (
 )
 from app.core.errors import ArcXError, CaptureError, CheckpointMismatchError
 from app.core.model.checkpoint import CheckpointMeta, load_checkpoint
-from app.core.model.ev import EVEstimate, compute_ev, risk_tau
+from app.core.model.ev import Adviser, EVEstimate
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import TemporalQNet
 from app.core.model.ring import LatentRing
@@ -90,7 +90,6 @@ class Engine:
         self.config = config or EngineConfig()
         if (encoder is None) != (encoder_id is None):
             raise ValueError("pass encoder and encoder_id together")
-        risk_tau(self.config.risk)  # validate early
         self.source = source
         self.recorder = recorder
         self.clock = clock
@@ -112,7 +111,7 @@ class Engine:
         self._ring: LatentRing | None = None
         self._qnet: _LoadedModel | None = None
         self._pending_model: Path | None = None
-        self._risk: str | float = self.config.risk
+        self._adviser = Adviser(self.config.risk, self.config.hysteresis)  # validates the profile
         self._fps = self._warm_fps = float(self.config.fps)
         self._capture_pacer: Pacer | None = None
         self._feed_lock = threading.Lock()  # ring push + frame index, read together by inference
@@ -275,6 +274,7 @@ class Engine:
                 ring.clear()
                 self._last_frame_idx = None
                 self._run = _Run(run_id, self.clock())
+                self._adviser.reset()
         return run_id
 
     def mark_extract(self) -> None:
@@ -306,8 +306,7 @@ class Engine:
 
     def set_risk(self, risk: str | float) -> None:
         """Risk profile for the next ticks; ValueError for an unknown one."""
-        risk_tau(risk)
-        self._risk = risk
+        self._adviser.set_risk(risk)
 
     def set_masks(self, rects: Iterable[Rect]) -> None:
         """Rectangles of the captured image to black out (the overlay); see preprocess."""
@@ -454,7 +453,8 @@ class Engine:
             with torch.no_grad():
                 window = torch.from_numpy(snap.window).unsqueeze(0).to(self._device)  # (1, L, D)
                 q = loaded.model(window)[0].float().cpu().numpy()  # (A, K)
-            ev = compute_ev(q, self._risk, value_scale=loaded.meta.value_scale, warming=not snap.full)
+            t_run = t - run.t0 if run is not None else t
+            ev = self._adviser.tick(q, t_run, value_scale=loaded.meta.value_scale, warming=not snap.full)
             qnet_ms = (self.timer() - p0) * 1000.0
             self.latency.add("qnet", qnet_ms)
         age_ms = None
@@ -506,7 +506,7 @@ class Engine:
             warm=self.is_warm, fps=self._fps, configured_fps=self.config.fps,
             interval_s=self.config.interval_s, encoder_path=self.encoder_path,
             encoder_id=self._encoder_id, device=str(self._device) if self.is_warm else None,
-            model=model, risk=self._risk, run_id=run.run_id if run else None,
+            model=model, risk=self._adviser.risk, run_id=run.run_id if run else None,
             extract_marked=run.extract_marked if run else False,
             frames_seen=self.counts["seen"], frames_encoded=self.counts["encoded"],
             frames_reused=self.counts["reused"], frames_skipped=self.frames_skipped,

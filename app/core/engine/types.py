@@ -13,7 +13,7 @@ import numpy as np
 
 from app.core.config import Settings
 from app.core.model.dims import WINDOW
-from app.core.model.ev import EVEstimate
+from app.core.model.ev import EVEstimate, Hysteresis
 
 NoticeKind = Literal[
     "capture_problem", "capture_ok", "capture_lost", "capture_fallback", "fps_lowered",
@@ -48,8 +48,10 @@ class EngineConfig:
     """seconds between inference ticks (EV updates and recorded decisions)"""
     window: int = WINDOW
     """L: latents in the Q-net's window (4 s at 8 FPS)"""
-    risk: str = "neutral"
-    """risk profile at start: safe, neutral, aggressive"""
+    risk: str | float = "neutral"
+    """risk profile at start: safe, neutral, aggressive, or a custom η (app.core.model.ev)"""
+    hysteresis: Hysteresis = Hysteresis()
+    """when the shown advice may change (hold time, margin)"""
     device: str = "auto"
     """compute device preference (see app.core.device.select_device)"""
     encoder_path: str = "auto"
@@ -79,6 +81,7 @@ class EngineConfig:
             fps=settings.capture.fps,
             interval_s=settings.inference.interval_s,
             risk=settings.inference.risk,
+            hysteresis=Hysteresis(settings.inference.hold_s, settings.inference.margin),
             device=settings.device,
             encoder_path=settings.inference.encoder_path,
             game_profile=settings.game_profile,
@@ -145,7 +148,10 @@ class EVTick:
             "advice": ev.advice if ev else None,
             "close_call": ev.close_call if ev else None,
             "risk": ev.risk if ev else None,
-            "tau": ev.tau if ev else None,
+            "eta": ev.eta if ev else None,
+            "risk_delta": ev.risk_delta if ev else None,
+            "instant_advice": ev.instant_advice if ev else None,
+            "p_loss_stay": ev.p_loss_stay if ev else None,
             "warming": ev.warming if ev else None,
             "reason": self.reason,
             "frame_age_ms": _r(self.frame_age_ms),

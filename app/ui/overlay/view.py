@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from app.core.model.ev import EVEstimate, risk_tau
+from app.core.model.ev import RISK_PROFILES, EVEstimate, risk_eta
 
 STAY_COLOUR = "#3ddc84"
 EXTRACT_COLOUR = "#ff7a45"
@@ -54,7 +54,8 @@ class OverlayMode(Enum):
 
 @dataclass(frozen=True)
 class SpreadBar:
-    """One action's distribution on the band: 10 %–90 % range and the value at τ."""
+    """One action's distribution on the band: its 10 %–90 % range and the value the
+    advice used (the risk profile's value; the EV itself at neutral)."""
 
     label: str
     """the action: "stay" or "extract" """
@@ -112,7 +113,7 @@ class OverlayView:
     detail: str
     """small line under the headline"""
     risk: str
-    """risk chip text, e.g. "NEUTRAL τ0.50" """
+    """risk chip text, e.g. "SAFE", or "CUSTOM η+0.40" """
     recording: bool
     """show the red REC dot"""
     rows: tuple[tuple[str, str], ...] = ()
@@ -120,7 +121,8 @@ class OverlayView:
     bars: tuple[SpreadBar, ...] = ()
     """the spread band, one bar per action (as many as `rows`)"""
     delta: str = ""
-    """the figure right of the headline, e.g. "Δ +310"; "" when there are no numbers"""
+    """the figure right of the headline: the risk-adjusted Δ (stay − extract) that decides
+    the advice, e.g. "Δ +310" (at neutral, ΔEV itself); "" when there are no numbers"""
     dimmed: bool = False
     """values are provisional (warming up): numbers, bars and Δ drawn muted"""
     hint: str = ""
@@ -175,12 +177,21 @@ def format_delta(v: float) -> str:
     return text if text.startswith(("−", "—")) else "+" + text
 
 
-def risk_text(risk: str) -> str:
-    """The risk chip: "NEUTRAL τ0.50" for a known profile, the name alone otherwise."""
+def risk_text(risk: str, eta: float | None = None) -> str:
+    """The risk chip: the profile's name ("SAFE"); a custom η shows its value."""
+    if risk in RISK_PROFILES or eta is None:
+        return risk.upper()
     try:
-        return f"{risk.upper()} τ{risk_tau(risk):.2f}"
+        return f"{risk.upper()} η{risk_eta(eta):+.2f}"
     except ValueError:
         return risk.upper()
+
+
+def loss_text(p: float) -> str:
+    """The chance of losing the haul by staying, for the detail line ("" when none)."""
+    if not p > 0:
+        return ""
+    return f"{100 * p:.0f}% risk of losing the haul"
 
 
 def overlay_view(
@@ -198,7 +209,7 @@ def overlay_view(
         drawn dimmed). Its own `risk` wins over `risk` when present.
     message: detail for CAPTURE_LOST (the reason the engine gave).
     """
-    chip = risk_text(estimate.risk if estimate is not None else risk)
+    chip = risk_text(estimate.risk, estimate.eta) if estimate is not None else risk_text(risk)
     if mode is OverlayMode.IDLE:
         return OverlayView(
             "ARCX READY",
@@ -241,10 +252,10 @@ def overlay_view(
         ("EV extract", format_value(estimate.ev_extract)),
     )
     bars = (
-        SpreadBar("stay", *estimate.spread_stay, estimate.ev_stay, STAY_COLOUR),
-        SpreadBar("extract", *estimate.spread_extract, estimate.ev_extract, EXTRACT_COLOUR),
+        SpreadBar("stay", *estimate.spread_stay, estimate.value_stay, STAY_COLOUR),
+        SpreadBar("extract", *estimate.spread_extract, estimate.value_extract, EXTRACT_COLOUR),
     )
-    delta = f"Δ {format_delta(estimate.delta)}"
+    delta = f"Δ {format_delta(estimate.risk_delta)}"
     if mode is OverlayMode.WARMING or estimate.warming:
         return OverlayView(
             "WARMING UP",
@@ -257,12 +268,19 @@ def overlay_view(
             delta,
             dimmed=True,
         )
-    if estimate.close_call:
+    if estimate.instant_advice != estimate.advice:
+        # the new answer has not held long enough yet (hysteresis): say it is coming
+        colour = STAY_COLOUR if estimate.advice == "stay" else EXTRACT_COLOUR
+        detail = f"{estimate.instant_advice} pending — holding"
+    elif estimate.close_call:
         colour, detail = CLOSE_CALL_COLOUR, "close call — either is fine"
     elif estimate.advice == "stay":
         colour, detail = STAY_COLOUR, "keep looting"
     else:
         colour, detail = EXTRACT_COLOUR, "head for extraction"
+    loss = loss_text(estimate.p_loss_stay)
+    if loss:
+        detail = f"{detail} · {loss}"
     return OverlayView(estimate.advice.upper(), colour, detail, chip, recording, rows, bars, delta)
 
 

@@ -81,7 +81,7 @@ def test_round_trip_read_back_with_plain_pyarrow(tmp_path):
     assert [d["frame_idx"] for d in dec] == [5, 5]
     assert [d["action"] for d in dec] == ["stay", "extract"]  # no mark: the last one extracts
     assert dec[0]["ev_stay"] == pytest.approx(10.0) and dec[0]["ev_extract"] == pytest.approx(20.0)
-    assert dec[0]["ev_risk"] == "safe" and dec[0]["ev_tau"] == pytest.approx(0.2)
+    assert dec[0]["ev_risk"] == "safe" and dec[0]["ev_tau"] is None  # no τ: profiles are risk measures
     assert dec[1]["ev_stay"] is None and dec[1]["ev_warming"] is None
 
     run = pq.read_table(folder / "run.parquet").to_pylist()[0]

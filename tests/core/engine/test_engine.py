@@ -474,3 +474,26 @@ def test_warm_up_detects_the_device_only_when_none_was_given(monkeypatch, given)
         engine.warm_up(progress=lambda m: None)
     assert detected == ([] if given else ["select_device"])
     assert loaded_on == [torch.device("cpu")]
+
+
+def test_engine_advice_comes_from_the_adviser_with_hysteresis(tmp_path: Path, monkeypatch) -> None:
+    """The engine turns quantiles into advice with `ev.Adviser.tick` (the function the
+    evaluation scores), and the hysteresis holds a new answer back."""
+    from app.core.model import ev as ev_mod
+
+    calls: list[float] = []
+    real_tick = ev_mod.Adviser.tick
+
+    def spy(self, quantiles, t_sec, **kw):  # type: ignore[no-untyped-def]
+        calls.append(t_sec)
+        return real_tick(self, quantiles, t_sec, **kw)
+
+    monkeypatch.setattr(ev_mod.Adviser, "tick", spy)
+    engine = make_engine(window=2, hysteresis=ev_mod.Hysteresis(hold_s=100.0, margin=1.0))
+    engine.load_model(constant_model(tmp_path / "m.safetensors", 1.0))
+    est = engine.inference_once().ev if engine.capture_once() else None
+    assert est is not None and len(calls) == 1
+    # equal values: stay (ties stay); the adviser shows "stay" and keeps it
+    assert est.advice == est.instant_advice == "stay"
+    with pytest.raises(ValueError):
+        make_engine(risk=99.0)
