@@ -12,7 +12,7 @@ Prints, in one run:
    to the fp32 eager baseline at the same thread count; what the start-up self-check
    chose;
 3. preprocessing (crop/resize/mask) from 1080p and 1440p;
-4. Q-net ms per tick (batch 1, 32×512 window);
+4. Q-net ms per tick (batch 1, one L×D window: 32×512);
 5. the engine running at 8 FPS on the synthetic 1280×720 source with the chosen path, a
    Q-net loaded and the run recorded: capture-to-EV latency p50/p95, per-stage
    latency, deadlines skipped, and the whole process's CPU use (psutil) over the run —
@@ -244,11 +244,12 @@ def main() -> None:
         print("  " + line)
 
     print("\n[4] Q-net")
-    qnet = TemporalQNet(QNetConfig()).eval()
-    window = torch.randn(1, 32, 512)
+    qcfg = QNetConfig()
+    qnet = TemporalQNet(qcfg).eval()
+    window = torch.randn(1, qcfg.seq_len, qcfg.latent_dim)  # (1, L, D)
     with torch.no_grad():
         q_ms = time_calls(lambda: qnet(window), runs=30)
-    print(f"  BiGRU Q-net, 1×32×512: median {statistics.median(q_ms):.1f} ms, p90 {percentile(q_ms, 0.9):.1f} ms per tick")
+    print(f"  BiGRU Q-net, 1×{qcfg.seq_len}×{qcfg.latent_dim}: median {statistics.median(q_ms):.1f} ms, p90 {percentile(q_ms, 0.9):.1f} ms per tick")
 
     print(f"\n[5] engine at 8 FPS, synthetic 1280×720, recording, Q-net loaded ({args.seconds:g} s)")
     with tempfile.TemporaryDirectory(prefix="arcx-bench-model-") as tmp:

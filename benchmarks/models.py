@@ -33,14 +33,15 @@ def main() -> None:
     encoder, info = load_encoder(config=cfg)
     print(f"encoder weights: {info.source} (id {info.encoder_id})")
     frame = torch.randint(0, 256, (1, cfg.height, cfg.width, 3), dtype=torch.uint8)
-    qnet = TemporalQNet(QNetConfig()).eval()
-    window = torch.randn(1, 32, 512)
+    qcfg = QNetConfig()
+    qnet = TemporalQNet(qcfg).eval()
+    window = torch.randn(1, qcfg.seq_len, qcfg.latent_dim)  # (1, L, D)
 
     with torch.no_grad():
         enc = time_calls(lambda: encoder(frame), args.runs)
         q = time_calls(lambda: qnet(window), args.runs)
     print(f"encoder  ResNet-34 fp32 eager, 1×{cfg.height}×{cfg.width}:  {summary(enc)}")
-    print(f"q-net    BiGRU fp32 eager, 1×32×512:           {summary(q)}")
+    print(f"q-net    BiGRU fp32 eager, 1×{qcfg.seq_len}×{qcfg.latent_dim}:           {summary(q)}")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ import torch
 from numpy.typing import NDArray
 
 from app.core.data import store
-from app.core.data.dataset import DEFAULT_WINDOW, load_run
+from app.core.data.dataset import load_run
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
+from app.core.model.dims import WINDOW
 from app.core.model.qnet import TemporalQNet
 from app.demo.sim import TAUS
 
@@ -260,7 +261,7 @@ def read_truth(run_dir: Path) -> dict[str, NDArray[np.float64]]:
 
 
 
-def load_heldout(root: Path, window: int = DEFAULT_WINDOW) -> HeldOut:
+def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
     """Every held-out run under `root` with a truth sidecar, as windows + truth."""
     wins, evs, eve, dl, dr, ri = [], [], [], [], [], []
     encoders = set()

@@ -65,9 +65,10 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from app.core.data import store
-from app.core.data.dataset import DEFAULT_WINDOW, DecisionDataset, RunData, load_run
+from app.core.data.dataset import DecisionDataset, RunData, load_run
 from app.core.data.recorder import RunRecorder
 from app.core.errors import DataError
+from app.core.model.dims import WINDOW
 from app.core.model.encoder import EncoderConfig, load_encoder
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import QNetConfig
@@ -359,7 +360,7 @@ def add_branches(ds: DecisionDataset, runs: Sequence[RunData], run_dirs: Sequenc
     return int(sum(len(x) for x in ac))
 
 
-def training_set(root: Path, window: int = DEFAULT_WINDOW, branches: bool = True) -> DecisionDataset:
+def training_set(root: Path, window: int = WINDOW, branches: bool = True) -> DecisionDataset:
     """The recorded runs under `root` (real loader) plus, in place, their branch samples."""
     runs: list[RunData] = []
     dirs: list[Path] = []

@@ -33,10 +33,10 @@ import pyarrow as pa
 from app.core.data import store
 from app.core.data.schema import assign_actions
 from app.core.errors import DataError
+from app.core.model.dims import WINDOW
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WINDOW = 32  # L: 4 s at 8 FPS, as the live LatentRing
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class DecisionDataset:
         run_index     [N] int64, position of the decision's run in `run_ids`
     """
 
-    def __init__(self, runs: Sequence[RunData], *, window: int = DEFAULT_WINDOW) -> None:
+    def __init__(self, runs: Sequence[RunData], *, window: int = WINDOW) -> None:
         if window < 1:
             raise ValueError(f"window must be ≥ 1, got {window}")
         runs = [r for r in runs if r.n_decisions]
@@ -160,7 +160,7 @@ class DecisionDataset:
 
     @classmethod
     def from_root(
-        cls, root: Path, *, window: int = DEFAULT_WINDOW, encoder_id: str | None = None
+        cls, root: Path, *, window: int = WINDOW, encoder_id: str | None = None
     ) -> DecisionDataset:
         """Load every labelled run under `root` (see the module docstring for what is skipped)."""
         infos = store.list_runs(root)

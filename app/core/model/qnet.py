@@ -18,12 +18,14 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from app.core.model.dims import NUM_QUANTILES, WINDOW
+
 
 @dataclass(frozen=True)
 class QNetConfig:
     latent_dim: int = 512
     """D: size of one frame latent (the encoder's output)"""
-    seq_len: int = 32
+    seq_len: int = WINDOW
     """L: frames in a decision window (4 s at 8 FPS); the net accepts any L ≥ 1"""
     hidden: int = 256
     """GRU hidden size per direction (the pooled feature is 2·hidden)"""
@@ -35,7 +37,7 @@ class QNetConfig:
     """hidden size of the MLP head"""
     num_actions: int = 2
     """A: stay, extract"""
-    num_quantiles: int = 16
+    num_quantiles: int = NUM_QUANTILES
     """K: quantiles per action, at τ_i = (2i+1)/2K"""
     dropout: float = 0.1
     """dropout in the head (and between GRU layers)"""

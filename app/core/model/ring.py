@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.model.dims import WINDOW
+
 
 @dataclass(frozen=True)
 class RingSnapshot:
@@ -34,7 +36,7 @@ class RingSnapshot:
 class LatentRing:
     """Fixed-size ring of [D] latents. Thread-safe."""
 
-    def __init__(self, length: int = 32, dim: int = 512) -> None:
+    def __init__(self, length: int = WINDOW, dim: int = 512) -> None:
         if length < 1 or dim < 1:
             raise ValueError(f"ring needs length ≥ 1 and dim ≥ 1, got {length}×{dim}")
         self.length = length

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.model.dims import NUM_QUANTILES as N_QUANTILES  # K, as in the Q-network head
+from app.core.model.ev import quantile_midpoints
 from app.demo.sim.autopilot import (
     AutopilotConfig,
     AutopilotParams,
@@ -31,9 +33,8 @@ from app.demo.sim.autopilot import (
 )
 from app.demo.sim.game import Action, GameState, RaidArrays, SimConfig, step_arrays
 
-N_QUANTILES = 16  # K, as in the Q-network head
 # (K,) quantile levels τ_i = (2i+1)/2K, the midpoints the Q-network's quantiles estimate
-TAUS: NDArray[np.float64] = (np.arange(N_QUANTILES, dtype=np.float64) * 2.0 + 1.0) / (2 * N_QUANTILES)
+TAUS: NDArray[np.float64] = quantile_midpoints(N_QUANTILES)
 TAUS.setflags(write=False)
 
 _COMPACT_FRACTION = 0.25  # drop finished rows once this fraction of the batch has finished
