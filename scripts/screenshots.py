@@ -312,10 +312,10 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     from app.core.data.synthetic import SyntheticConfig, record_runs
     from app.core.engine import Engine, EngineConfig
     from app.core.model.qnet import QNetConfig
+    from app.core.model.slot import ModelSlot
     from app.core.training.trainer import TrainConfig
     from app.ui.runs_view import CoreRunStore, RunsView
     from app.ui.training_dialog import TrainingDialog, summarise_runs
-    from app.ui.wiring import EngineModels
     from app.workers.training import TrainingWorker
 
     d, window = 32, 16
@@ -337,26 +337,21 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
         encoder_id=cfg.encoder_id,
     )
     engine.warm_up()
-    models = EngineModels(engine)
+    models = ModelSlot(engine)
     qnet = QNetConfig(
         latent_dim=d, seq_len=window, hidden=32, num_layers=1, attn_dim=32, head_dim=64
     )
 
-    def factory(params):  # noqa: ANN001, ANN202
-        config = TrainConfig(
-            epochs=params.epochs,
-            lr=params.learning_rate,
-            batch_size=params.batch_size,
-            qnet=qnet,
-            window=window,
-            device="cpu",
-            precision="fp32",
-            num_threads=1,
-            patience=50,
-        )
+    defaults = TrainConfig(
+        qnet=qnet, window=window, device="cpu", precision="fp32", num_threads=1, patience=50
+    )
+
+    def factory(config: TrainConfig) -> TrainingWorker:
         return TrainingWorker(config, root, out_path)
 
-    dialog = TrainingDialog(summarise_runs(list_runs(root), cfg.encoder_id), factory)
+    dialog = TrainingDialog(
+        summarise_runs(list_runs(root), cfg.encoder_id), factory, defaults=defaults
+    )
     dialog.epochs.setValue(12)
     dialog.batch.setValue(128)
     dialog.lr.setValue(0.0001)

@@ -23,7 +23,6 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QGuiApplication
@@ -31,45 +30,21 @@ from PyQt6.QtWidgets import QApplication
 
 from app import __version__
 from app.core import paths
-from app.core.config import Settings, load_settings
+from app.core.config import load_settings
 from app.core.device import DeviceReport, select_device
-from app.ui.controller import AppController, EngineBridge, EngineLike, ModelSwapper
+from app.ui.controller import AppController
 from app.ui.errors import ExceptionReporter, setup_logging
-from app.ui.geometry import Rect
 from app.ui.hotkeys import HotkeyBackend, HotkeyManager, ResumeWatcher
 from app.ui.icons import app_icon
 from app.ui.overlay import OverlayWindow
+from app.ui.parts import EngineFactory, Parts
 from app.ui.runs_view import CoreRunStore, RunStore
 from app.ui.single_instance import SHOW_SETTINGS, SingleInstance
-from app.ui.training_dialog import TrainParams
 from app.ui.tray import TrayIcon
+from app.ui.wiring import build as default_engine_factory
+from app.workers.bridge import EngineBridge
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Parts:
-    """What the engine factory builds for the app."""
-
-    engine: EngineLike
-    """start_run / mark_extract / end_run / set_risk (app.core.engine.Engine)"""
-    models: ModelSwapper
-    """the loaded model, hot-swap and roll-back"""
-    bridge: EngineBridge
-    """engine events as signals"""
-    encoder_id: str | Callable[[], str | None] | None = None
-    """the encoder's id, or a function giving it once the engine has warmed up"""
-    training_worker: Callable[[TrainParams], Any] | None = None
-    """TrainParams → a started-on-demand TrainingWorker"""
-    shutdown: Callable[[], None] = lambda: None
-    """stop the engine's threads and close the recorder"""
-    set_overlay_rect: Callable[[Rect], None] = lambda rect: None
-    """the overlay moved (global logical pixels): mask it out of the capture"""
-    train_defaults: TrainParams | None = None
-    """the training dialog's starting values"""
-
-
-EngineFactory = Callable[[Settings, DeviceReport, EngineBridge], Parts]
 
 
 @dataclass
@@ -231,13 +206,6 @@ def start(
 
 def default_run_store() -> RunStore:
     return CoreRunStore(paths.runs_dir())
-
-
-def default_engine_factory(settings: Settings, report: DeviceReport, bridge: EngineBridge) -> Parts:
-    """The real engine (app.core.engine) with the player's model."""
-    from app.ui import wiring
-
-    return wiring.build(settings, report, bridge)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,141 +1,59 @@
 """The app's glue: tray, hotkeys and dialogs in; engine, recorder and overlay out.
 
-Every user action, from the tray menu or a hotkey, becomes one action id (`tray.A`) and
-goes through `AppController.handle`, so the two paths cannot drift apart. The controller
+Every user action, from the tray menu or a hotkey, becomes one `Action`
+(`app.ui.actions`) and goes through `AppController.handle`, so the two paths cannot
+drift apart. The controller
 holds the little state the UI needs (recording, extract marked, risk, overlay shown,
 model loaded) and calls core through narrow interfaces:
 
-* `EngineLike`: the real-time engine (`app.core.engine`). Its callbacks arrive on engine
-  threads; `EngineBridge` turns them into queued signals, so the controller only ever
-  runs on the Qt main thread.
+* `EngineLike` (`app.ui.parts`): the real-time engine (`app.core.engine`). Its callbacks
+  arrive on engine threads; `EngineBridge` (`app.workers.bridge`) turns them into queued
+  signals, so the controller only ever runs on the Qt main thread.
 * `RunStore` (`app.ui.runs_view`): list / label / delete recorded runs.
-* `ModelSwapper`: verifies a checkpoint and loads it into the engine, remembering the
-  previous model for roll-back (the verification and file rules live in core).
+* `ModelSwapper` (`app.ui.parts`; `app.core.model.slot.ModelSlot`): verifies a
+  checkpoint and loads it into the engine, remembering the previous model for roll-back.
 
-Slow core calls (ending a run compacts its files) run on a short-lived thread through
-`call_off_thread`; their result comes back as a queued signal.
+Slow core calls (ending a run compacts its files) run on a one-shot worker
+(`app.workers.call.call_off_thread`); their result comes back as a queued signal.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
 
 from PyQt6.QtCore import QObject, Qt, QUrl, pyqtSignal, pyqtSlot
-from PyQt6.QtGui import QDesktopServices
+from PyQt6.QtGui import QDesktopServices, QScreen
 from PyQt6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app import __version__
 from app.core import paths
-from app.core.config import Settings, save_settings
+from app.core.config import OverlayPlacement, Settings, save_settings
+from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
 from app.core.model.ev import EVEstimate, next_risk
+from app.core.training.trainer import TrainConfig, TrainResult
+from app.ui.actions import Action, HotkeyAction
 from app.ui.hotkeys import HotkeyManager
 from app.ui.loot_prompt import LootPrompt
 from app.ui.overlay import OverlayMode, OverlayWindow
+from app.ui.parts import EngineLike, ModelSwapper, TrainingWorkerFactory
 from app.ui.runs_view import RunStore, RunsView, run_length
 from app.ui.settings_dialog import SettingsDialog
-from app.ui.training_dialog import TrainingDialog, TrainParams, summarise_runs
-from app.ui.tray import A, TrayIcon, TrayStatus
+from app.ui.training_dialog import DatasetSummary, TrainingDialog, summarise_runs
+from app.ui.tray import TrayIcon, TrayStatus
+from app.workers.bridge import EngineBridge
+from app.workers.call import call_off_thread
+from app.workers.training import TrainingWorker
 
 log = logging.getLogger(__name__)
 
-# Hotkey action → tray action id (start_stop depends on the state, see handle_hotkey).
-HOTKEY_ACTIONS: dict[str, str] = {
-    "mark_extract": A.MARK_EXTRACT,
-    "toggle_overlay": A.TOGGLE_OVERLAY,
+# Hotkey → action (start_stop depends on the state, cycle_risk on the risk: see handle_hotkey).
+HOTKEY_ACTIONS: dict[HotkeyAction, Action] = {
+    HotkeyAction.MARK_EXTRACT: Action.MARK_EXTRACT,
+    HotkeyAction.TOGGLE_OVERLAY: Action.TOGGLE_OVERLAY,
 }
-
-
-class EngineLike(Protocol):
-    """What the controller needs from `app.core.engine`."""
-
-    def start_run(self) -> Any: ...
-
-    def mark_extract(self) -> None: ...
-
-    def end_run(self, outcome: str | None, loot: float | None = None) -> Any:
-        """Stop recording; returns the run's info (with `run_id`)."""
-
-    def set_risk(self, risk: str) -> None: ...
-
-
-class ModelSwapper(Protocol):
-    """Verify-and-load of trained models, with one step of roll-back."""
-
-    @property
-    def has_model(self) -> bool: ...
-
-    @property
-    def can_roll_back(self) -> bool: ...
-
-    def describe(self) -> str:
-        """The model in use, in words ("" when none)."""
-
-    def swap_in(self, result: Any) -> str:
-        """Verify the trained model in `result` and load it; raises ArcXError when refused."""
-
-    def roll_back(self) -> str:
-        """Load the previous model again; raises ArcXError when there is none."""
-
-
-class EngineBridge(QObject):
-    """Engine events (EV ticks, notices, worker errors) → signals the controller handles.
-
-    The engine's workers already deliver on the main thread (queued signals); the bridge
-    also accepts plain callbacks from any thread, since emitting a signal is thread-safe
-    and the connections to the controller are queued across threads.
-
-    Signals:
-        estimate(object): an `EVEstimate` from an inference tick.
-        noEstimate(str): a tick without an honest EV; the engine's reason ("no_model",
-            "no_frames", "capture_black", …).
-        errored(str): capture has a problem or stopped, in words.
-        recovered(): frames flow again after a problem.
-        info(str): something to tell the player once (dxcam → mss, FPS lowered).
-        warming(str): a warm-up step, in words.
-    """
-
-    estimate = pyqtSignal(object)
-    noEstimate = pyqtSignal(str)
-    errored = pyqtSignal(str)
-    recovered = pyqtSignal()
-    info = pyqtSignal(str)
-    warming = pyqtSignal(str)
-
-    def on_estimate(self, est: EVEstimate) -> None:
-        self.estimate.emit(est)
-
-    def on_tick(self, tick: Any) -> None:
-        """An `app.core.engine.EVTick`."""
-        if tick.ev is not None:
-            self.estimate.emit(tick.ev)
-        else:
-            self.noEstimate.emit(tick.reason or "")
-
-    def on_notice(self, notice: Any) -> None:
-        """An `app.core.engine.Notice`."""
-        kind, message = notice.kind, notice.message
-        if kind in ("capture_problem", "capture_lost"):
-            self.errored.emit(message)
-        elif kind == "capture_ok":
-            self.recovered.emit()
-        elif kind in ("capture_fallback", "fps_lowered"):
-            self.info.emit(message)
-        else:
-            log.info("engine: %s", message)
-
-    def on_error(self, error: BaseException | str) -> None:
-        self.errored.emit(str(error))
-
-    def on_recovered(self) -> None:
-        self.recovered.emit()
-
-    def on_warming(self, message: str) -> None:
-        self.warming.emit(message)
 
 
 # Overlay text for a tick without EV whose capture problem came without a notice.
@@ -147,59 +65,17 @@ CAPTURE_REASONS: dict[str, str] = {
 }
 
 
-class _Call(QObject):
-    """Result of a call made off the main thread."""
-
-    done = pyqtSignal(object)
-    failed = pyqtSignal(object)
-
-
-def call_off_thread(
-    fn: Callable[[], Any],
-    on_done: Callable[[Any], None],
-    on_error: Callable[[BaseException], None],
-    *,
-    name: str = "arcx-call",
-) -> threading.Thread:
-    """Run `fn` on a short-lived thread; `on_done` / `on_error` run on the main thread."""
-    # Parented to the application: Qt keeps it alive until the result is delivered.
-    call = _Call(QApplication.instance())
-
-    def deliver_done(result: Any) -> None:
-        call.deleteLater()
-        on_done(result)
-
-    def deliver_error(exc: BaseException) -> None:
-        call.deleteLater()
-        on_error(exc)
-
-    call.done.connect(deliver_done, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
-    call.failed.connect(deliver_error, Qt.ConnectionType.QueuedConnection)  # type: ignore[call-arg]
-
-    def work() -> None:
-        try:
-            result = fn()
-        except BaseException as exc:  # reported on the main thread, never lost
-            call.failed.emit(exc)
-        else:
-            call.done.emit(result)
-
-    thread = threading.Thread(target=work, name=name, daemon=True)
-    thread.start()
-    return thread
-
-
 class AppController(QObject):
     """Handles every action and keeps tray, overlay and engine in step.
 
     Signals:
         statusChanged(object): the new `TrayStatus` after any change.
-        runEnded(object): a run ended; the run's info from the engine.
+        runEnded(RunInfo): a run ended; the run's info from the engine.
         quitRequested(): the player chose Quit.
     """
 
-    statusChanged = pyqtSignal(object)
-    runEnded = pyqtSignal(object)
+    statusChanged = pyqtSignal(TrayStatus)
+    runEnded = pyqtSignal(RunInfo)
     quitRequested = pyqtSignal()
 
     def __init__(
@@ -213,11 +89,11 @@ class AppController(QObject):
         overlay: OverlayWindow,
         models: ModelSwapper,
         bridge: EngineBridge | None = None,
-        training_worker: Callable[[TrainParams], Any] | None = None,
+        training_worker: TrainingWorkerFactory | None = None,
         encoder_id: str | Callable[[], str | None] | None = None,
         device_text: str = "",
         settings_path: Path | None = None,
-        train_defaults: TrainParams | None = None,
+        train_defaults: TrainConfig | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -241,7 +117,7 @@ class AppController(QObject):
         self.ending = False
         self.risk: str = settings.inference.risk
         self.hotkeys_error: str | None = None
-        self.last_run: Any | None = None
+        self.last_run: RunInfo | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.training_dialog: TrainingDialog | None = None
         self.runs_view: RunsView | None = None
@@ -292,62 +168,69 @@ class AppController(QObject):
     # ---------------------------------------------------------------- dispatch
     @pyqtSlot(str)
     def handle(self, action: str) -> None:
-        """One action id from the tray menu, a hotkey or a test."""
+        """One action id (an `Action` value) from the tray menu, a hotkey or a test."""
         log.debug("action %s", action)
         try:
-            self._dispatch(action)
+            parsed = Action(action)
+        except ValueError:
+            log.warning("unknown action %s", action)
+            return
+        try:
+            self._dispatch(parsed)
         except ArcXError as exc:
-            log.warning("%s failed: %s", action, exc)
+            log.warning("%s failed: %s", parsed.value, exc)
             self.tray.notify("ArcX", str(exc))
         self.refresh()
 
     @pyqtSlot(str)
     def handle_hotkey(self, name: str) -> None:
-        """A hotkey action name ("start_stop", "mark_extract", "cycle_risk", "toggle_overlay")."""
-        if name == "start_stop":
-            self.handle(A.START_RUN if not self.recording else "run.end.ask")
-        elif name == "cycle_risk":
-            self.handle(A.risk(next_risk(self.risk)))
-        elif name in HOTKEY_ACTIONS:
-            self.handle(HOTKEY_ACTIONS[name])
-        else:
+        """A hotkey binding's name (a `HotkeyAction` value: "start_stop", "cycle_risk", …)."""
+        try:
+            hotkey = HotkeyAction(name)
+        except ValueError:
             log.warning("unknown hotkey action %s", name)
-
-    def _dispatch(self, action: str) -> None:
-        if action == A.START_RUN:
-            self.start_run()
-        elif action == A.MARK_EXTRACT:
-            self.mark_extract()
-        elif action == A.END_EXTRACTED:
-            self.end_run(prompt="extracted")
-        elif action == A.END_DIED:
-            self.end_run(outcome="died")
-        elif action == "run.end.ask":
-            self.end_run(prompt="ask")
-        elif action.startswith(A.RISK_PREFIX):
-            self.set_risk(action[len(A.RISK_PREFIX) :])
-        elif action == A.TOGGLE_OVERLAY:
-            self.set_overlay_visible(not self.settings.overlay.visible)
-        elif action == A.SETTINGS:
-            self.show_settings()
-        elif action == A.TRAIN:
-            self.show_training()
-        elif action == A.RUNS:
-            self.show_runs()
-        elif action == A.OPEN_DATA:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.data_dir())))
-        elif action == A.ABOUT:
-            self.show_about()
-        elif action == A.QUIT:
-            self.quitRequested.emit()
+            return
+        if hotkey is HotkeyAction.START_STOP:
+            self.handle(Action.START_RUN if not self.recording else Action.END_ASK)
+        elif hotkey is HotkeyAction.CYCLE_RISK:
+            self.handle(Action.risk(next_risk(self.risk)))
         else:
-            log.warning("unknown action %s", action)
+            self.handle(HOTKEY_ACTIONS[hotkey])
+
+    def _dispatch(self, action: Action) -> None:
+        risk = action.risk_name
+        if action is Action.START_RUN:
+            self.start_run()
+        elif action is Action.MARK_EXTRACT:
+            self.mark_extract()
+        elif action is Action.END_EXTRACTED:
+            self.end_run(prompt="extracted")
+        elif action is Action.END_DIED:
+            self.end_run(outcome="died")
+        elif action is Action.END_ASK:
+            self.end_run(prompt="ask")
+        elif risk is not None:
+            self.set_risk(risk)
+        elif action is Action.TOGGLE_OVERLAY:
+            self.set_overlay_visible(not self.settings.overlay.visible)
+        elif action is Action.SETTINGS:
+            self.show_settings()
+        elif action is Action.TRAIN:
+            self.show_training()
+        elif action is Action.RUNS:
+            self.show_runs()
+        elif action is Action.OPEN_DATA:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.data_dir())))
+        elif action is Action.ABOUT:
+            self.show_about()
+        elif action is Action.QUIT:
+            self.quitRequested.emit()
 
     # ---------------------------------------------------------------- runs
     def start_run(self) -> None:
         if self.recording or self.ending:
             return
-        if getattr(self.engine, "is_warm", True) is False:
+        if not self.engine.is_warm:
             raise ArcXError(
                 "ArcX is still getting ready (preparing the encoder for this machine); "
                 "start the run again in a moment"
@@ -381,7 +264,7 @@ class AppController(QObject):
         loot = 0.0 if outcome == "died" else None
         engine = self.engine
 
-        def done(info: Any) -> None:
+        def done(info: RunInfo) -> None:
             self.ending = False
             self.last_run = info
             self.runEnded.emit(info)
@@ -389,16 +272,16 @@ class AppController(QObject):
                 self.ask_loot(info, outcome_known=prompt == "extracted")
             self.refresh()
 
-        def failed(exc: BaseException) -> None:
+        def failed(message: str) -> None:
             self.ending = False
-            log.error("ending the run failed: %s", exc, exc_info=exc)
-            self.tray.notify("ArcX", f"Ending the run failed: {exc}")
+            log.error("ending the run failed: %s", message)
+            self.tray.notify("ArcX", f"Ending the run failed: {message}")
             self.refresh()
 
         call_off_thread(lambda: engine.end_run(outcome, loot), done, failed, name="arcx-end-run")
 
-    def ask_loot(self, info: Any, *, outcome_known: bool) -> LootPrompt:
-        run_id = getattr(info, "run_id", None)
+    def ask_loot(self, info: RunInfo, *, outcome_known: bool) -> LootPrompt:
+        run_id = info.run_id
         prompt = LootPrompt(_run_title(info), outcome_known=outcome_known)
         prompt.submitted.connect(lambda outcome, value: self.label_run(run_id, outcome, value))
         prompt.dismissed.connect(
@@ -442,7 +325,7 @@ class AppController(QObject):
         self.overlay.set_unlocked(True)
         self.overlay.show()
 
-    def _on_placement(self, screen_name: str, placement: Any) -> None:
+    def _on_placement(self, screen_name: str, placement: OverlayPlacement) -> None:
         placements = {**self.settings.overlay.placements, screen_name: placement}
         overlay = self.settings.overlay.model_copy(update={"placements": placements})
         self._save(self.settings.model_copy(update={"overlay": overlay}))
@@ -553,7 +436,7 @@ class AppController(QObject):
         _bring_forward(self.runs_view)
         return self.runs_view
 
-    def _summary(self) -> Any:
+    def _summary(self) -> DatasetSummary:
         try:
             runs = self.run_store.list()
         except (ArcXError, OSError) as exc:
@@ -581,7 +464,7 @@ class AppController(QObject):
         _bring_forward(self.training_dialog)
         return self.training_dialog
 
-    def swap_model(self, result: Any) -> bool:
+    def swap_model(self, result: TrainResult) -> bool:
         """Hot-swap a finished training's model, only after it verified."""
         try:
             text = self.models.swap_in(result)
@@ -637,19 +520,19 @@ class AppController(QObject):
         return box
 
 
-def _run_title(info: Any) -> str:
+def _run_title(info: RunInfo) -> str:
     seconds = run_length(info)
     if seconds is None:
         return ""
     m, s = divmod(round(seconds), 60)
-    return f"Run of {m}:{s:02d}, {getattr(info, 'n_decisions', 0)} decisions"
+    return f"Run of {m}:{s:02d}, {info.n_decisions} decisions"
 
 
-def _no_training(params: TrainParams) -> Any:
+def _no_training(config: TrainConfig) -> TrainingWorker:
     raise ArcXError("training is not available in this build")
 
 
-def _screen(index: int) -> Any:
+def _screen(index: int) -> QScreen | None:
     screens = QApplication.screens()
     return screens[index] if 0 <= index < len(screens) else QApplication.primaryScreen()
 

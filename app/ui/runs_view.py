@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from PyQt6.QtCore import QUrl, pyqtSignal
 from PyQt6.QtGui import QDesktopServices
@@ -33,6 +33,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
 from app.ui.loot_prompt import parse_loot
 
@@ -44,9 +45,8 @@ COLUMNS = ("Date", "Length", "Decisions", "Outcome", "Loot", "Encoder")
 class RunStore(Protocol):
     """What the runs view needs from the recorder."""
 
-    def list(self) -> Sequence[Any]:
-        """RunInfo-like objects: run_id, started_at, duration_s, n_decisions, outcome,
-        final_loot_value, encoder_id, path."""
+    def list(self) -> Sequence[RunInfo]:
+        """Every recorded run."""
 
     def label(self, run_id: str, outcome: str, value: float) -> None: ...
 
@@ -59,7 +59,7 @@ class CoreRunStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def list(self) -> Sequence[Any]:
+    def list(self) -> Sequence[RunInfo]:
         from app.core.data import recorder
 
         return list(recorder.list_runs(self.root))
@@ -75,7 +75,7 @@ class CoreRunStore:
         recorder.delete_run(self.root, run_id)
 
 
-def format_started(started: Any) -> str:
+def format_started(started: dt.datetime | float | str | None) -> str:
     """A run's start time (datetime, epoch seconds or ISO text) as local `YYYY-MM-DD HH:MM`."""
     when: dt.datetime | None = None
     if isinstance(started, dt.datetime):
@@ -104,52 +104,34 @@ def format_duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
-def run_length(info: Any) -> float | None:
+def run_length(info: RunInfo) -> float | None:
     """Seconds of play: the run clock, or frames / FPS when that is longer (runs written
     by tools faster than real time, e.g. synthetic ones, have a near-zero clock)."""
-    duration = getattr(info, "duration_s", None)
-    frames, fps = getattr(info, "n_frames", None), getattr(info, "fps", None)
-    by_frames = (
-        frames / fps
-        if isinstance(frames, int) and isinstance(fps, int | float) and fps > 0
-        else None
-    )
-    if duration is None:
+    by_frames = info.n_frames / info.fps if info.fps > 0 else None
+    if info.duration_s is None:
         return by_frames
-    return max(float(duration), by_frames or 0.0)
+    return max(float(info.duration_s), by_frames or 0.0)
 
 
-def _sort_key(info: Any) -> float:
-    started = getattr(info, "started_at", None)
-    if isinstance(started, dt.datetime):
-        return started.timestamp()
-    if isinstance(started, int | float):
-        return float(started)
-    if isinstance(started, str):
-        try:
-            return dt.datetime.fromisoformat(started).timestamp()
-        except ValueError:
-            return 0.0
-    return 0.0
+def _sort_key(info: RunInfo) -> float:
+    return info.started_at.timestamp()
 
 
-def row_texts(info: Any) -> tuple[str, ...]:
+def row_texts(info: RunInfo) -> tuple[str, ...]:
     """The table row of one run."""
-    outcome = getattr(info, "outcome", None)
-    value = getattr(info, "final_loot_value", None)
-    if outcome is None:
+    if info.outcome is None:
         outcome_text, loot_text = "unlabelled", "—"
     else:
-        outcome_text = str(outcome)
+        outcome_text = info.outcome
+        value = info.final_loot_value
         loot_text = f"{value:,.0f}" if value is not None else "—"
-    encoder = str(getattr(info, "encoder_id", "") or "")
     return (
-        format_started(getattr(info, "started_at", None)),
+        format_started(info.started_at),
         format_duration(run_length(info)),
-        str(getattr(info, "n_decisions", "?")),
+        str(info.n_decisions),
         outcome_text,
         loot_text,
-        encoder[:12],
+        info.encoder_id[:12],
     )
 
 
@@ -219,7 +201,7 @@ class RunsView(QDialog):
         self.store = store
         self._open_folder = open_folder or _open_folder
         self._confirm = confirm or self._ask
-        self.runs: list[Any] = []
+        self.runs: list[RunInfo] = []
 
         self.summary = QLabel()
         self.table = QTableWidget(0, len(COLUMNS))
@@ -260,14 +242,14 @@ class RunsView(QDialog):
 
     def refresh(self) -> None:
         selected = self.selected_run()
-        keep = getattr(selected, "run_id", None)
+        keep = selected.run_id if selected is not None else None
         try:
             self.runs = sorted(self.store.list(), key=_sort_key, reverse=True)
         except (ArcXError, OSError) as exc:
             self.runs = []
             self.summary.setText(f"Could not read the runs: {exc}")
         else:
-            labelled = sum(getattr(r, "outcome", None) is not None for r in self.runs)
+            labelled = sum(r.outcome is not None for r in self.runs)
             unlabelled = len(self.runs) - labelled
             note = " — unlabelled runs are kept but not trained on" if unlabelled else ""
             self.summary.setText(
@@ -277,11 +259,11 @@ class RunsView(QDialog):
         for row, info in enumerate(self.runs):
             for col, text in enumerate(row_texts(info)):
                 self.table.setItem(row, col, QTableWidgetItem(text))
-            if getattr(info, "run_id", None) == keep:
+            if info.run_id == keep:
                 self.table.selectRow(row)
         self._update_buttons()
 
-    def selected_run(self) -> Any | None:
+    def selected_run(self) -> RunInfo | None:
         rows = {i.row() for i in self.table.selectedIndexes()}
         if len(rows) != 1:
             return None

@@ -1,9 +1,10 @@
 """The training dialog: dataset summary, hyper-parameters, progress, live loss, result.
 
-The dialog never trains anything itself. Start asks the app for a `TrainingWorker`
-(through `worker_factory`) and shows what its signals report: a progress bar with ETA,
-the live train / validation loss chart, and at the end the validation metrics. When the
-worker finishes, `modelReady` carries its result to the app, which verifies the new
+The dialog edits a `TrainConfig` (epochs, learning rate, batch size; the rest comes from
+the app's defaults) and never trains anything itself. Start asks the app for a
+`TrainingWorker` (through `worker_factory`) and shows what its signals report: a
+progress bar with ETA, the live train / validation loss chart, and at the end the
+validation metrics. When the worker sends its result, `modelReady` carries it to the app, which verifies the new
 checkpoint and hot-swaps it into the engine (`show_swap_result` reports back). The
 previous model stays available: "Roll back" asks the app to switch to it again.
 """
@@ -12,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import (
     QDialog,
     QDoubleSpinBox,
@@ -31,21 +32,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from app.core.data.recorder import RunInfo
+from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
 from app.ui.loss_chart import LossChart
+from app.ui.parts import TrainingWorkerFactory
+from app.workers.training import TrainingWorker
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainParams:
-    """What the player chooses in the dialog."""
-
-    epochs: int = 20
-    """passes over the labelled decisions"""
-    learning_rate: float = 3e-4
-    """AdamW learning rate"""
-    batch_size: int = 64
-    """decisions per optimiser step"""
 
 
 @dataclass(frozen=True)
@@ -64,17 +57,17 @@ class DatasetSummary:
         return self.labelled_runs > 0 and self.decisions > 0
 
 
-def summarise_runs(runs: Sequence[Any], encoder_id: str | None = None) -> DatasetSummary:
-    """RunInfo-like objects → `DatasetSummary` (runs of another encoder are counted apart)."""
+def summarise_runs(runs: Sequence[RunInfo], encoder_id: str | None = None) -> DatasetSummary:
+    """Runs → `DatasetSummary` (runs of another encoder are counted apart)."""
     labelled = decisions = unlabelled = other = 0
     for r in runs:
-        if getattr(r, "outcome", None) is None:
+        if r.outcome is None:
             unlabelled += 1
-        elif encoder_id is not None and getattr(r, "encoder_id", encoder_id) != encoder_id:
+        elif encoder_id is not None and r.encoder_id != encoder_id:
             other += 1
         else:
             labelled += 1
-            decisions += int(getattr(r, "n_decisions", 0) or 0)
+            decisions += r.n_decisions
     return DatasetSummary(labelled, decisions, unlabelled, other)
 
 
@@ -103,28 +96,18 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def result_metrics(result: Any) -> dict[str, str]:
-    """A trainer's result (dataclass, mapping or object) → label → text for the dialog."""
-    raw: Mapping[str, Any]
-    metrics = getattr(result, "metrics", None)
-    if isinstance(metrics, Mapping):
-        raw = metrics
-    elif isinstance(result, Mapping):
-        raw = result
-    elif hasattr(result, "__dataclass_fields__"):
-        raw = {k: getattr(result, k) for k in result.__dataclass_fields__}
-    else:
-        raw = {}
+def result_metrics(result: TrainResult) -> dict[str, str]:
+    """A training's metrics (`TrainResult.metrics`) → label → text for the dialog."""
     out: dict[str, str] = {}
-    for k, v in raw.items():
-        if isinstance(v, bool) or v is None:
+    for k, v in result.metrics.items():
+        if isinstance(v, bool) or not isinstance(v, int | float):
             continue
-        if k in METRIC_LABELS and isinstance(v, int | float):
+        if k in METRIC_LABELS:
             label, fmt = METRIC_LABELS[k]
             out[label] = fmt.format(v)
         elif isinstance(v, float):
             out[k.replace("_", " ")] = f"{v:.4g}"
-        elif isinstance(v, int):
+        else:
             out[k.replace("_", " ")] = str(v)
     return out
 
@@ -133,30 +116,31 @@ class TrainingDialog(QDialog):
     """Train a model on the labelled runs.
 
     Signals:
-        modelReady(object): training finished; the worker's result (with the checkpoint).
+        modelReady(TrainResult): training finished; the worker's result (with the checkpoint).
         rollbackRequested(): switch the engine back to the previous model.
     """
 
-    modelReady = pyqtSignal(object)
+    modelReady = pyqtSignal(TrainResult)
     rollbackRequested = pyqtSignal()
 
     def __init__(
         self,
         summary: DatasetSummary,
-        worker_factory: Callable[[TrainParams], Any],
+        worker_factory: TrainingWorkerFactory,
         parent: QWidget | None = None,
         *,
-        defaults: TrainParams | None = None,
+        defaults: TrainConfig | None = None,
         can_roll_back: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("ArcX — train model")
         self.resize(560, 560)
         self._factory = worker_factory
-        self.worker: Any | None = None
-        self.last_result: Any | None = None
-        self._epochs = 1
-        defaults = defaults or TrainParams()
+        self.worker: TrainingWorker | None = None
+        self.last_result: TrainResult | None = None
+        self.defaults = defaults or TrainConfig()
+        """the config the dialog edits (what it does not show stays as given)"""
+        self._epochs = self.defaults.epochs
 
         data_box = QGroupBox("Your data")
         data_form = QFormLayout(data_box)
@@ -168,17 +152,17 @@ class TrainingDialog(QDialog):
         form = QFormLayout(params)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        self.epochs.setValue(defaults.epochs)
+        self.epochs.setValue(self.defaults.epochs)
         form.addRow("Epochs", self.epochs)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(6)
         self.lr.setRange(1e-6, 1e-1)
         self.lr.setSingleStep(1e-4)
-        self.lr.setValue(defaults.learning_rate)
+        self.lr.setValue(self.defaults.lr)
         form.addRow("Learning rate", self.lr)
         self.batch = QSpinBox()
         self.batch.setRange(1, 4096)
-        self.batch.setValue(defaults.batch_size)
+        self.batch.setValue(self.defaults.batch_size)
         form.addRow("Batch size", self.batch)
 
         self.progress = QProgressBar()
@@ -236,8 +220,14 @@ class TrainingDialog(QDialog):
             if not summary.trainable:
                 self.status.setText("Label at least one run to train (Runs… in the tray menu).")
 
-    def params(self) -> TrainParams:
-        return TrainParams(self.epochs.value(), self.lr.value(), self.batch.value())
+    def config(self) -> TrainConfig:
+        """The defaults with what the player chose (epochs, learning rate, batch size)."""
+        return replace(
+            self.defaults,
+            epochs=self.epochs.value(),
+            lr=self.lr.value(),
+            batch_size=self.batch.value(),
+        )
 
     @property
     def running(self) -> bool:
@@ -247,26 +237,26 @@ class TrainingDialog(QDialog):
     def start(self) -> None:
         if self.running or not self.summary.trainable:
             return
-        params = self.params()
+        config = self.config()
         try:
-            worker = self._factory(params)
+            worker = self._factory(config)
         except Exception as exc:  # a bad dataset or config is reported, not raised
             log.exception("could not start training")
             self.status.setText(f"Could not start: {exc}")
             return
         self.worker = worker
         self.last_result = None
-        self._epochs = params.epochs
+        self._epochs = config.epochs
         self.chart.clear()
         self.metrics_label.clear()
         self.progress.setValue(0)
         self.progress.setFormat("%p %")
         worker.started.connect(self._on_started)
         worker.progress.connect(self._on_progress)
-        if hasattr(worker, "epochEnded"):
-            worker.epochEnded.connect(self._on_epoch_end)
-        worker.finished.connect(self._on_finished)
+        worker.epochEnded.connect(self._on_epoch_end)
+        worker.result.connect(self._on_result)
         worker.errored.connect(self._on_errored)
+        worker.finished.connect(lambda w=worker: self._on_finished(w))
         self._set_running(True)
         self.status.setText("Starting…")
         worker.start()
@@ -294,42 +284,32 @@ class TrainingDialog(QDialog):
     def _on_started(self) -> None:
         self.status.setText("Training…")
 
-    def _on_progress(self, p: Any) -> None:
-        """A step (or epoch end): bar, ETA, train-loss curve. `p` is a TrainProgress."""
-        total = int(getattr(p, "total_steps", 0) or 0)
-        step = int(getattr(p, "step", 0) or 0)
-        epoch = int(getattr(p, "epoch", 0) or 0)
-        epochs = int(getattr(p, "epochs", 0) or self._epochs)
+    def _on_progress(self, p: TrainProgress) -> None:
+        """A step (or epoch end): bar, ETA, train-loss curve."""
+        epochs = p.epochs or self._epochs
         self._epochs = epochs
-        frac = min(1.0, step / total) if total else 0.0
+        frac = min(1.0, p.step / p.total_steps) if p.total_steps else 0.0
         self.progress.setValue(round(1000 * frac))
-        train_loss = getattr(p, "train_loss", None)
-        if train_loss is not None:
-            self.chart.add_train(frac * epochs, float(train_loss))
-        val_loss = getattr(p, "val_loss", None)
-        speed = getattr(p, "samples_per_s", None)
-        eta = format_eta(getattr(p, "eta_s", None))
-        bits = [f"epoch {epoch}/{epochs}"]
-        if train_loss is not None:
-            bits.append(f"train loss {float(train_loss):.4g}")
-        if val_loss is not None:
-            bits.append(f"val loss {float(val_loss):.4g}")
-        if speed:
-            bits.append(f"{float(speed):,.0f} samples/s")
+        self.chart.add_train(frac * epochs, p.train_loss)
+        eta = format_eta(p.eta_s)
+        bits = [f"epoch {p.epoch}/{epochs}", f"train loss {p.train_loss:.4g}"]
+        if p.val_loss is not None:
+            bits.append(f"val loss {p.val_loss:.4g}")
+        if p.samples_per_s:
+            bits.append(f"{p.samples_per_s:,.0f} samples/s")
         bits.append(f"ETA {eta}")
         self.status.setText(" · ".join(bits))
         self.progress.setFormat(f"%p %  ·  ETA {eta}")
 
-    def _on_epoch_end(self, p: Any) -> None:
+    def _on_epoch_end(self, p: TrainProgress) -> None:
         """An epoch's validation: one point on the validation curve."""
-        val_loss = getattr(p, "val_loss", None)
-        if val_loss is not None:
-            self.chart.add_val(float(getattr(p, "epoch", 0)), float(val_loss))
+        if p.val_loss is not None:
+            self.chart.add_val(float(p.epoch), p.val_loss)
 
-    def _on_finished(self, result: Any) -> None:
+    def _on_result(self, result: TrainResult) -> None:
         self._done()
         self.last_result = result
-        if getattr(result, "stopped", None) == "cancelled" or getattr(result, "cancelled", False):
+        if result.stopped == "cancelled":
             self.status.setText("Cancelled. The model in use is unchanged.")
             self.progress.setFormat("cancelled")
             return
@@ -345,6 +325,12 @@ class TrainingDialog(QDialog):
         self.status.setText("Finished. Checking the new model…")
         self.modelReady.emit(result)
 
+    def _on_finished(self, worker: TrainingWorker) -> None:
+        """The worker's thread ended; after a result or an error it is already let go."""
+        if worker is self.worker:
+            self._done()
+            self.status.setText("Training stopped without a result.")
+
     def _on_errored(self, message: str) -> None:
         self._done()
         self.progress.setFormat("failed")
@@ -356,7 +342,7 @@ class TrainingDialog(QDialog):
         self.status.setText(message if ok else f"New model not used: {message}")
         self.rollback_button.setEnabled(can_roll_back)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 (Qt override)
         if self.worker is not None:
             self.worker.request_stop()
             self.worker.wait(10000)

@@ -25,38 +25,18 @@ from PyQt6.QtGui import QAction, QActionGroup, QIcon
 from PyQt6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.core.model.ev import RISK_ORDER
+from app.ui.actions import Action
 from app.ui.icons import TrayState, icon_image, tray_icon
 
 log = logging.getLogger(__name__)
-
-
-class A:
-    """Action ids shared by the tray menu, the hotkeys and the app."""
-
-    START_RUN = "run.start"
-    MARK_EXTRACT = "run.mark_extract"
-    END_EXTRACTED = "run.end.extracted"
-    END_DIED = "run.end.died"
-    RISK_PREFIX = "risk."
-    TOGGLE_OVERLAY = "overlay.toggle"
-    SETTINGS = "settings"
-    TRAIN = "train"
-    RUNS = "runs"
-    OPEN_DATA = "open_data"
-    ABOUT = "about"
-    QUIT = "quit"
-
-    @staticmethod
-    def risk(name: str) -> str:
-        return A.RISK_PREFIX + name
 
 
 @dataclass(frozen=True)
 class MenuEntry:
     """One menu line: an action, a submenu (children) or a separator."""
 
-    id: str = ""
-    """action id emitted when clicked ("" for separators and submenus)"""
+    id: Action | None = None
+    """action emitted when clicked (None for separators, submenus and notes)"""
     text: str = ""
     shortcut: str = ""
     """hotkey shown next to the text (display only; the hotkey itself is global)"""
@@ -97,15 +77,17 @@ def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
     """The tray menu for `status`."""
     keys = {k: v.upper() for k, v in status.hotkeys.items()} if status.hotkeys_error is None else {}
     risk_items = tuple(
-        MenuEntry(A.risk(r), r.capitalize(), checkable=True, radio=True, checked=status.risk == r)
+        MenuEntry(
+            Action.risk(r), r.capitalize(), checkable=True, radio=True, checked=status.risk == r
+        )
         for r in RISK_ORDER
     )
     entries: list[MenuEntry] = [
         MenuEntry(
-            A.START_RUN, "Start run", keys.get("start_stop", ""), enabled=not status.recording
+            Action.START_RUN, "Start run", keys.get("start_stop", ""), enabled=not status.recording
         ),
         MenuEntry(
-            A.MARK_EXTRACT,
+            Action.MARK_EXTRACT,
             "Mark extracting",
             keys.get("mark_extract", ""),
             checkable=True,
@@ -116,29 +98,29 @@ def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
             text="End run",
             enabled=status.recording,
             children=(
-                MenuEntry(A.END_EXTRACTED, "Extracted…"),
-                MenuEntry(A.END_DIED, "Died"),
+                MenuEntry(Action.END_EXTRACTED, "Extracted…"),
+                MenuEntry(Action.END_DIED, "Died"),
             ),
         ),
         SEPARATOR,
         MenuEntry(text="Risk", shortcut=keys.get("cycle_risk", ""), children=risk_items),
         MenuEntry(
-            A.TOGGLE_OVERLAY,
+            Action.TOGGLE_OVERLAY,
             "Show overlay",
             keys.get("toggle_overlay", ""),
             checkable=True,
             checked=status.overlay_visible,
         ),
         SEPARATOR,
-        MenuEntry(A.SETTINGS, "Settings…"),
-        MenuEntry(A.TRAIN, "Train model…"),
-        MenuEntry(A.RUNS, "Runs…"),
-        MenuEntry(A.OPEN_DATA, "Open data folder"),
+        MenuEntry(Action.SETTINGS, "Settings…"),
+        MenuEntry(Action.TRAIN, "Train model…"),
+        MenuEntry(Action.RUNS, "Runs…"),
+        MenuEntry(Action.OPEN_DATA, "Open data folder"),
         SEPARATOR,
     ]
     if status.hotkeys_error is not None:
-        entries.append(MenuEntry("", "Hotkeys off — use this menu", enabled=False))
-    entries += [MenuEntry(A.ABOUT, "About ArcX"), MenuEntry(A.QUIT, "Quit")]
+        entries.append(MenuEntry(None, "Hotkeys off — use this menu", enabled=False))
+    entries += [MenuEntry(Action.ABOUT, "About ArcX"), MenuEntry(Action.QUIT, "Quit")]
     return tuple(entries)
 
 
@@ -174,7 +156,7 @@ class TrayIcon(QObject):
     """The tray: Qt's where available, pystray otherwise, same menu either way.
 
     Signals:
-        triggered(str): a menu action's id (see `A`).
+        triggered(str): a menu action's id (an `Action` value).
         activated(): the icon itself was clicked (the app shows the runs or settings).
     """
 
@@ -238,8 +220,8 @@ class _QtTray:
         self.icon = QSystemTrayIcon()
         self.menu = QMenu()
         self.icon.setContextMenu(self.menu)
-        self.actions: dict[str, QAction] = {}
-        self._shape: tuple[tuple[str, str, bool], ...] | None = None
+        self.actions: dict[Action, QAction] = {}
+        self._shape: tuple[tuple[Action | None, str, bool], ...] | None = None
         self.icon.activated.connect(self._on_activated)
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
@@ -290,7 +272,7 @@ class _QtTray:
     def _update(self, entries: tuple[MenuEntry, ...]) -> None:
         submenus = [a.menu() for a in self.menu.actions() if a.menu() is not None]
         for e in iter_entries(entries):
-            action = self.actions.get(e.id)
+            action = self.actions.get(e.id) if e.id is not None else None
             if action is not None:
                 action.setText(_qt_text(e))
                 action.setChecked(e.checked)
@@ -359,7 +341,7 @@ class _PystrayTray:
                 )
         return self.mod.Menu(*items)
 
-    def _action(self, action_id: str) -> Callable[[Any, Any], None]:
+    def _action(self, action_id: Action) -> Callable[[Any, Any], None]:
         # pystray counts the parameters: exactly (icon, item), no defaults.
         def clicked(icon: Any, item: Any) -> None:
             self.post(action_id)

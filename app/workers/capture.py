@@ -25,16 +25,16 @@ class CaptureWorker(StoppableWorker):
     Signals:
         started(): inherited from QThread; the thread began (warm-up comes next).
         warming(str): a warm-up step, in words (device, encoder path self-check, …).
-        progress(object): a `FrameResult` for every capture step.
-        notice(object): a `Notice` from the engine (capture problem and recovery, dxcam →
+        progress(FrameResult): every capture step.
+        notice(Notice): from the engine (capture problem and recovery, dxcam →
             mss fallback, FPS lowered, model loaded), from whichever thread raised it.
         errored(str): the loop stopped on an error (capture lost, bad source, …).
         finished(): inherited from QThread; the loop ended and the source is closed.
     """
 
     warming = pyqtSignal(str)
-    progress = pyqtSignal(object)
-    notice = pyqtSignal(object)
+    progress = pyqtSignal(FrameResult)
+    notice = pyqtSignal(Notice)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)

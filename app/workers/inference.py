@@ -1,7 +1,7 @@
 """InferenceWorker: the engine's inference loop on a QThread.
 
 `run()` waits (on the stop event) until the engine is warm — the capture worker warms it
-up — then calls `Engine.run_inference`, one tick every `interval_s`. `request_stop()`
+up — then calls `Engine.run_inference`, one tick every `interval_s`, each sent as `progress`. `request_stop()`
 ends it within one tick. Exceptions become `errored`; `finished` always follows.
 """
 
@@ -25,20 +25,20 @@ class InferenceWorker(StoppableWorker):
 
     Signals:
         started(): inherited from QThread; the thread began.
-        ev(object): an `EVTick` every inference interval (its `ev` is None when there is
-            no honest estimate; `reason` says why).
+        progress(EVTick): every inference interval (its `ev` is None when there is no
+            honest estimate; `reason` says why).
         errored(str): the loop stopped on an error.
         finished(): inherited from QThread; the loop ended.
     """
 
-    ev = pyqtSignal(object)
+    progress = pyqtSignal(EVTick)
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
 
     def _on_tick(self, tick: EVTick) -> None:
-        self.ev.emit(tick)
+        self.progress.emit(tick)
 
     def run(self) -> None:
         try:

@@ -3,9 +3,12 @@
 Thin by design: `run()` builds a `Trainer` whose `on_step` / `on_epoch_end` callbacks
 emit signals, calls `fit`, and turns an exception into `errored`. `request_stop()` sets
 the trainer's cancel token (a `threading.Event`), which it checks after every step; a
-cancelled fit writes nothing and still ends with `finished` (its result says
-`stopped == "cancelled"`). Step progress is throttled to `PROGRESS_INTERVAL_S` so a fast
-trainer cannot flood the GUI thread; the last step before an epoch ends is always sent.
+cancelled fit writes nothing and still sends its `result` (`stopped == "cancelled"`).
+Step progress is throttled to `PROGRESS_INTERVAL_S` so a fast trainer cannot flood the
+GUI thread; the last step before an epoch ends is always sent.
+
+The device is the app's: the worker passes the one the app detected at start-up (from the
+player's device setting) to the trainer, which then does not decide again.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
+import torch
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from app.core.training.trainer import TrainConfig, Trainer, TrainProgress
+from app.core.data.dataset import DecisionDataset
+from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
 from app.workers.base import StoppableWorker, describe_error
 
 log = logging.getLogger(__name__)
@@ -30,36 +34,36 @@ class TrainingWorker(StoppableWorker):
     """Runs `Trainer.fit(data, out_path)` until it ends or `request_stop()`.
 
     Signals:
-        started(): training began (emitted from the worker thread before loading data).
-        progress(object): a `TrainProgress` after optimiser steps (throttled).
-        epochEnded(object): a `TrainProgress` after each epoch's validation.
-        finished(object): the `TrainResult` (also when cancelled: `stopped == "cancelled"`).
-        errored(str): training failed; the reason in words. `finished` does not follow.
+        started(): inherited from QThread; training began (data loading comes next).
+        progress(TrainProgress): after optimiser steps (throttled) and after each epoch.
+        epochEnded(TrainProgress): after each epoch's validation (also sent as progress).
+        result(TrainResult): the fit's result (also when cancelled: `stopped == "cancelled"`).
+        errored(str): training failed; the reason in words. `result` does not follow.
+        finished(): inherited from QThread; always last.
     """
 
-    started = pyqtSignal()
-    progress = pyqtSignal(object)
-    epochEnded = pyqtSignal(object)
-    finished = pyqtSignal(object)
+    progress = pyqtSignal(TrainProgress)
+    epochEnded = pyqtSignal(TrainProgress)
+    result = pyqtSignal(TrainResult)
 
     def __init__(
         self,
         config: TrainConfig,
-        data: Any,
+        data: Path | DecisionDataset,
         out_path: Path | None = None,
+        *,
+        device: torch.device | None = None,
         parent: QObject | None = None,
     ) -> None:
         """data: a runs folder or a `DecisionDataset`; out_path: where the model goes
-        (default: the trainer's, the user's models folder)."""
+        (default: the trainer's, the user's models folder); device: where to train (the
+        app's device; None: the trainer decides from `config.device`)."""
         super().__init__(parent)
         self.config = config
         self.data = data
         self.out_path = out_path
+        self.device = device
         self._last_emit = 0.0
-
-    def request_stop(self) -> None:
-        """Cancel after the current step. Never blocks."""
-        self._stop.set()
 
     def _on_step(self, p: TrainProgress) -> None:
         now = time.monotonic()
@@ -73,9 +77,12 @@ class TrainingWorker(StoppableWorker):
         self.epochEnded.emit(p)
 
     def run(self) -> None:
-        self.started.emit()
         trainer = Trainer(
-            self.config, on_step=self._on_step, on_epoch_end=self._on_epoch_end, cancel=self._stop
+            self.config,
+            on_step=self._on_step,
+            on_epoch_end=self._on_epoch_end,
+            cancel=self._stop,
+            device=self.device,
         )
         try:
             result = trainer.fit(self.data, self.out_path)
@@ -83,5 +90,5 @@ class TrainingWorker(StoppableWorker):
             log.exception("training failed")
             self.errored.emit(describe_error(exc))
             return
-        log.info("training ended: %s", result.stopped)
-        self.finished.emit(result)
+        log.info("training ended: %s on %s", result.stopped, result.device)
+        self.result.emit(result)

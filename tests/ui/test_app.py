@@ -10,14 +10,18 @@ from PyQt6.QtWidgets import QApplication
 from app.core import paths
 from app.core.config import Settings
 from app.ui import app as ui_app
-from app.ui.controller import EngineBridge
+from app.ui.actions import Action
 from app.ui.hotkeys import FakeHotkeyBackend
-from app.ui.tray import A, TrayIcon
+from app.ui.parts import Parts
+from app.ui.tray import TrayIcon
+from app.workers.bridge import EngineBridge
 
 pytestmark = pytest.mark.gui
 
 
 class FakeEngine:
+    is_warm = True
+
     def __init__(self):
         self.calls = []
 
@@ -62,7 +66,7 @@ def started(qtbot, monkeypatch):
         assert isinstance(settings, Settings) and isinstance(bridge, EngineBridge)
         engine = FakeEngine()
         engines.append(engine)
-        return ui_app.Parts(
+        return Parts(
             engine,
             NoModels(),
             bridge,
@@ -140,9 +144,9 @@ def test_second_launch_brings_the_first_ones_settings_forward(qtbot, started):
 def test_quit_ends_an_active_run_unlabelled_and_shuts_down(qtbot, started):
     start, _, engines, shutdowns = started
     r = start()
-    r.tray.backend.actions[A.START_RUN].trigger()
+    r.tray.backend.actions[Action.START_RUN].trigger()
     assert r.controller.recording
-    r.tray.backend.actions[A.QUIT].trigger()
+    r.tray.backend.actions[Action.QUIT].trigger()
     assert engines[0].calls == ["start_run", ("end_run", None, None)]
     assert shutdowns == [1]
 
@@ -160,7 +164,7 @@ def test_the_overlay_rectangle_goes_to_the_engine(qtbot, started):
 def test_the_session_ending_cleans_up_once(qtbot, started):
     start, _, engines, shutdowns = started
     r = start()
-    r.controller.handle(A.START_RUN)
+    r.controller.handle(Action.START_RUN)
     r.app.aboutToQuit.emit()  # what Qt does when Windows ends the session
     r.app.aboutToQuit.emit()
     assert engines[0].calls == ["start_run", ("end_run", None, None)]
@@ -176,7 +180,7 @@ def test_starts_without_any_tray(qtbot, started, monkeypatch):
     key = f"arcx-test-{uuid.uuid4().hex[:8]}"
     r = ui_app.start(
         [],
-        engine_factory=lambda s, rep, b: ui_app.Parts(FakeEngine(), NoModels(), b, "enc-x"),
+        engine_factory=lambda s, rep, b: Parts(FakeEngine(), NoModels(), b, "enc-x"),
         hotkey_backend=FakeHotkeyBackend(),
         use_pystray=True,
         instance_key=key,
@@ -185,7 +189,7 @@ def test_starts_without_any_tray(qtbot, started, monkeypatch):
     assert r is not None
     try:
         assert not r.tray.available
-        r.controller.handle(A.START_RUN)  # the menu's actions still work (hotkeys too)
+        r.controller.handle(Action.START_RUN)  # the menu's actions still work (hotkeys too)
         assert r.controller.recording
         assert r.controller.overlay.isVisible()
     finally:
@@ -193,3 +197,19 @@ def test_starts_without_any_tray(qtbot, started, monkeypatch):
         r.reporter.uninstall()
         r.resume.stop()
         r.instance.release()
+
+
+def test_app_and_wiring_import_no_circle():
+    """`app.ui.app` → `app.ui.wiring` → `app.ui.parts`; neither imports the app back."""
+    import ast
+    import inspect
+
+    from app.ui import parts, wiring
+
+    for module in (wiring, parts):
+        tree = ast.parse(inspect.getsource(module))
+        imported = {
+            n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
+        assert "app.ui.app" not in imported
+    assert ui_app.default_engine_factory is wiring.build

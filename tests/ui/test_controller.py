@@ -4,26 +4,30 @@ The engine here is a small fake that records through the real `RunRecorder`, so 
 runs the tray starts and ends are real runs on disk, labelled through the real store.
 """
 
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from coretypes import ev_tick, notice, train_result
 from PyQt6.QtWidgets import QApplication
 
 from app.core.config import Settings, load_settings
 from app.core.data.recorder import RunRecorder, list_runs
 from app.core.errors import CheckpointMismatchError
 from app.core.model.ev import compute_ev
-from app.ui.controller import AppController, EngineBridge
+from app.ui.actions import Action
+from app.ui.controller import AppController
 from app.ui.hotkeys import FakeHotkeyBackend, HotkeyManager
 from app.ui.overlay import OverlayMode, OverlayWindow
 from app.ui.runs_view import CoreRunStore
-from app.ui.tray import A, TrayIcon
+from app.ui.tray import TrayIcon
+from app.workers.bridge import EngineBridge
 
 pytestmark = pytest.mark.gui
 
 
 class FakeEngine:
+    is_warm = True
+
     def __init__(self, root):
         self.recorder = RunRecorder(root, flush_interval_s=60.0)
         self.calls = []
@@ -125,28 +129,28 @@ def trigger(tray, action_id):
 
 
 def test_tray_start_mark_and_end_died_records_a_labelled_run(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert ctx.c.recording and ctx.engine.calls == ["start_run"]
     assert ctx.overlay.isVisible() and ctx.overlay.mode is OverlayMode.NO_MODEL
-    assert not ctx.tray.backend.actions[A.START_RUN].isEnabled()
-    trigger(ctx.tray, A.MARK_EXTRACT)
+    assert not ctx.tray.backend.actions[Action.START_RUN].isEnabled()
+    trigger(ctx.tray, Action.MARK_EXTRACT)
     assert ctx.engine.calls[-1] == "mark_extract"
-    assert ctx.tray.backend.actions[A.MARK_EXTRACT].isChecked()
+    assert ctx.tray.backend.actions[Action.MARK_EXTRACT].isChecked()
     with qtbot.waitSignal(ctx.c.runEnded, timeout=10000) as blocker:
-        trigger(ctx.tray, A.END_DIED)
+        trigger(ctx.tray, Action.END_DIED)
     assert ctx.engine.calls[-1] == ("end_run", "died", 0.0)
     assert not ctx.c.recording and not ctx.overlay.isVisible()
     (run,) = list_runs(ctx.root)
     assert run.run_id == blocker.args[0].run_id
     assert (run.outcome, run.final_loot_value) == ("died", 0.0)
     assert run.extract_mark_t is not None
-    assert ctx.tray.backend.actions[A.START_RUN].isEnabled()
+    assert ctx.tray.backend.actions[Action.START_RUN].isEnabled()
 
 
 def test_end_extracted_asks_for_the_loot_and_labels_the_run(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     with qtbot.waitSignal(ctx.c.runEnded, timeout=10000):
-        trigger(ctx.tray, A.END_EXTRACTED)
+        trigger(ctx.tray, Action.END_EXTRACTED)
     assert ctx.engine.calls[-1] == ("end_run", None, None)
     prompt = ctx.c.loot_prompt
     assert prompt is not None and prompt.isVisible()
@@ -158,9 +162,9 @@ def test_end_extracted_asks_for_the_loot_and_labels_the_run(qtbot, ctx):
 
 
 def test_dismissing_the_prompt_leaves_the_run_unlabelled(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     with qtbot.waitSignal(ctx.c.runEnded, timeout=10000):
-        trigger(ctx.tray, A.END_EXTRACTED)
+        trigger(ctx.tray, Action.END_EXTRACTED)
     ctx.c.loot_prompt.later()
     (run,) = list_runs(ctx.root)
     assert run.outcome is None
@@ -190,16 +194,16 @@ def test_risk_cycles_safe_neutral_aggressive(qtbot, ctx):
         ctx.c.handle_hotkey("cycle_risk")
         seen.append(ctx.c.risk)
     assert seen == ["aggressive", "safe", "neutral", "aggressive"]
-    assert ctx.tray.backend.actions[A.risk("aggressive")].isChecked()
+    assert ctx.tray.backend.actions[Action.risk("aggressive")].isChecked()
     assert ctx.overlay.view().risk.startswith("AGGRESSIVE")
-    trigger(ctx.tray, A.risk("safe"))
+    trigger(ctx.tray, Action.risk("safe"))
     assert ctx.engine.risk == "safe" and ctx.c.risk == "safe"
 
 
 def test_toggle_overlay_is_saved(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert ctx.overlay.isVisible()
-    trigger(ctx.tray, A.TOGGLE_OVERLAY)
+    trigger(ctx.tray, Action.TOGGLE_OVERLAY)
     assert not ctx.overlay.isVisible()
     assert load_settings(ctx.settings_path).settings.overlay.visible is False
     ctx.c.handle_hotkey("toggle_overlay")
@@ -208,7 +212,7 @@ def test_toggle_overlay_is_saved(qtbot, ctx):
 
 def test_estimates_and_capture_loss_reach_the_overlay(qtbot, ctx):
     ctx.models.has_model = True
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert ctx.overlay.mode is OverlayMode.WARMING
     est = compute_ev(np.stack([np.linspace(0, 2, 16), np.linspace(0, 1, 16)]), "neutral")
     ctx.c.bridge.on_estimate(est)  # as the engine would, from its thread
@@ -230,7 +234,7 @@ def test_hotkey_failure_shows_in_tray_and_the_menu_still_works(qtbot, tmp_path, 
     assert c.hotkeys_error and "administrator" in c.hotkeys_error
     assert "hotkeys off" in ctx.tray.backend.icon.toolTip()
     assert ctx.notes and "hotkeys off" in ctx.notes[0][0]
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert c.recording
 
 
@@ -244,18 +248,19 @@ def test_settings_applied_live(qtbot, ctx):
     assert "f7" in ctx.backend.bindings and "f8" not in ctx.backend.bindings
     assert ctx.overlay.windowOpacity() == pytest.approx(0.5, abs=0.01)
     assert ctx.c.risk == "safe" and ctx.engine.risk == "safe"
-    assert ctx.tray.backend.actions[A.START_RUN].text().endswith("F7")
+    assert ctx.tray.backend.actions[Action.START_RUN].text().endswith("F7")
     assert ctx.c.show_settings() is dialog  # one dialog, brought forward
 
 
 def test_swap_and_roll_back(qtbot, ctx):
     dialog = ctx.c.show_training()
-    assert ctx.c.swap_model("result")
-    assert ctx.models.swapped == ["result"]
+    result = train_result()
+    assert ctx.c.swap_model(result)
+    assert ctx.models.swapped == [result]
     assert dialog.status.text() == "New model in use." and dialog.rollback_button.isEnabled()
     assert ctx.tray.status.has_model
     ctx.models.refuse = "trained on another encoder"
-    assert not ctx.c.swap_model("other")
+    assert not ctx.c.swap_model(train_result(encoder_id="enc-other"))
     assert "another encoder" in dialog.status.text()
     with qtbot.waitSignal(ctx.c.statusChanged):
         dialog.rollback_button.click()
@@ -267,39 +272,27 @@ def test_about_names_version_device_model_encoder(ctx):
     assert "ArcX" in text and "cpu: test" in text and "enc-test" in text and "Model:" in text
 
 
-@dataclass(frozen=True)
-class Tick:
-    ev: object
-    reason: str | None
-
-
-@dataclass(frozen=True)
-class Notice:
-    kind: str
-    message: str
-
-
 def test_ticks_without_ev_say_why_on_the_overlay(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     bridge = ctx.c.bridge
-    bridge.on_tick(Tick(None, "no_frames"))
+    bridge.on_tick(ev_tick(None, "no_frames"))
     qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.WARMING)
-    bridge.on_tick(Tick(None, "no_model"))
+    bridge.on_tick(ev_tick(None, "no_model"))
     qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.NO_MODEL)
-    bridge.on_tick(Tick(None, "capture_black"))
+    bridge.on_tick(ev_tick(None, "capture_black"))
     qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.CAPTURE_LOST)
     assert ctx.overlay.view().detail == "the captured screen is black"
-    bridge.on_notice(Notice("capture_problem", "the game window is minimised"))
+    bridge.on_notice(notice("capture_problem", "the game window is minimised"))
     qtbot.waitUntil(lambda: ctx.overlay.view().detail == "the game window is minimised")
-    bridge.on_notice(Notice("capture_ok", "frames are back"))
+    bridge.on_notice(notice("capture_ok", "frames are back"))
     qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.NO_MODEL)
     est = compute_ev(np.stack([np.linspace(0, 2, 16), np.linspace(0, 1, 16)]), "neutral")
-    bridge.on_tick(Tick(est, None))
+    bridge.on_tick(ev_tick(est, None))
     qtbot.waitUntil(lambda: ctx.overlay.mode is OverlayMode.LIVE)
 
 
 def test_engine_info_notices_reach_the_tray_and_warm_up_shows_in_the_tooltip(qtbot, ctx):
-    ctx.c.bridge.on_notice(Notice("fps_lowered", "capturing at 4 FPS instead of 8"))
+    ctx.c.bridge.on_notice(notice("fps_lowered", "capturing at 4 FPS instead of 8"))
     qtbot.waitUntil(lambda: ("ArcX", "capturing at 4 FPS instead of 8") in ctx.notes)
     ctx.c.bridge.on_warming("checking the encoder paths")
     qtbot.waitUntil(lambda: "getting ready" in ctx.tray.backend.icon.toolTip())
@@ -309,7 +302,7 @@ def test_engine_info_notices_reach_the_tray_and_warm_up_shows_in_the_tooltip(qtb
 
 def test_a_run_cannot_start_before_the_engine_is_warm(qtbot, ctx):
     ctx.engine.is_warm = False
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert not ctx.c.recording
     assert any("getting ready" in msg for _, msg in ctx.notes)
 
@@ -331,10 +324,10 @@ def test_dragging_the_overlay_while_settings_are_open_is_not_undone_by_ok(qtbot,
 
 
 def test_hiding_the_overlay_in_settings_applies_at_once(qtbot, ctx):
-    trigger(ctx.tray, A.START_RUN)
+    trigger(ctx.tray, Action.START_RUN)
     assert ctx.overlay.isVisible()
     dialog = ctx.c.show_settings()
     dialog.overlay_visible.setChecked(False)
     dialog.apply()
     assert not ctx.overlay.isVisible()
-    assert not ctx.tray.backend.actions[A.TOGGLE_OVERLAY].isChecked()
+    assert not ctx.tray.backend.actions[Action.TOGGLE_OVERLAY].isChecked()

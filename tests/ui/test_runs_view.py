@@ -1,26 +1,28 @@
 """Runs view: table, label / relabel, delete with confirmation, open folder."""
 
 import datetime as dt
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
+from coretypes import run_info
 
-from app.ui.runs_view import RunsView, format_duration, format_started, row_texts
+from app.ui.runs_view import RunsView, format_duration, format_started, row_texts, run_length
 
 pytestmark = pytest.mark.gui
 
 
-@dataclass(frozen=True)
-class Info:
-    run_id: str
-    started_at: dt.datetime
-    duration_s: float
-    n_decisions: int
-    outcome: str | None
-    final_loot_value: float | None
-    encoder_id: str
-    path: Path
+def Info(run_id, started_at, duration_s, n_decisions, outcome, value, encoder_id, path):  # noqa: N802
+    """A real RunInfo with the fields the view shows."""
+    return run_info(
+        run_id=run_id,
+        started_at=started_at,
+        duration_s=duration_s,
+        n_decisions=n_decisions,
+        outcome=outcome,
+        final_loot_value=value,
+        encoder_id=encoder_id,
+        path=path,
+    )
 
 
 class FakeStore:
@@ -78,14 +80,10 @@ def view(qtbot, tmp_path):
 
 
 def test_run_length_prefers_the_clock_unless_frames_say_more():
-    from types import SimpleNamespace
-
-    from app.ui.runs_view import run_length
-
-    assert run_length(SimpleNamespace(duration_s=754.0, n_frames=6000, fps=8.0)) == 754.0
-    assert run_length(SimpleNamespace(duration_s=0.2, n_frames=800, fps=8.0)) == 100.0
-    assert run_length(SimpleNamespace(duration_s=None, n_frames=80, fps=8.0)) == 10.0
-    assert run_length(SimpleNamespace(duration_s=None)) is None
+    assert run_length(run_info(duration_s=754.0, n_frames=6000, fps=8.0)) == 754.0
+    assert run_length(run_info(duration_s=0.2, n_frames=800, fps=8.0)) == 100.0
+    assert run_length(run_info(duration_s=None, n_frames=80, fps=8.0)) == 10.0
+    assert run_length(run_info(duration_s=None, n_frames=0, fps=0.0)) is None
 
 
 def test_formatting():

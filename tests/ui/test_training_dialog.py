@@ -1,14 +1,14 @@
 """Training dialog against a scripted worker: start, progress, cancel, finish, errors."""
 
-from dataclasses import dataclass
-
 import pytest
+from coretypes import run_info, train_result
+from coretypes import train_progress as Progress
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
 from app.ui.training_dialog import (
     DatasetSummary,
     TrainingDialog,
-    TrainParams,
     format_eta,
     result_metrics,
     summarise_runs,
@@ -17,36 +17,19 @@ from app.ui.training_dialog import (
 pytestmark = pytest.mark.gui
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Shaped like app.core.training.trainer.TrainProgress (epoch is 1-based)."""
-
-    epoch: int
-    epochs: int
-    step: int
-    total_steps: int
-    train_loss: float
-    val_loss: float | None
-    samples_per_s: float
-    eta_s: float
-
-
-@dataclass(frozen=True)
-class Result:
-    metrics: dict
-    stopped: str = "completed"
-
-
 class ScriptedWorker(QObject):
-    started = pyqtSignal()
-    progress = pyqtSignal(object)
-    epochEnded = pyqtSignal(object)
-    finished = pyqtSignal(object)
-    errored = pyqtSignal(str)
+    """Plays a TrainingWorker: the same signals, emitted by the test."""
 
-    def __init__(self, params):
+    started = pyqtSignal()
+    progress = pyqtSignal(TrainProgress)
+    epochEnded = pyqtSignal(TrainProgress)
+    result = pyqtSignal(TrainResult)
+    errored = pyqtSignal(str)
+    finished = pyqtSignal()
+
+    def __init__(self, config):
         super().__init__()
-        self.params = params
+        self.config = config
         self.stop_requested = False
         self.started_calls = 0
 
@@ -61,11 +44,8 @@ class ScriptedWorker(QObject):
         return True
 
 
-@dataclass(frozen=True)
-class Run:
-    outcome: str | None
-    n_decisions: int
-    encoder_id: str = "enc-a"
+def Run(outcome, n_decisions, encoder_id="enc-a"):  # noqa: N802 (reads like the old fake)
+    return run_info(outcome=outcome, n_decisions=n_decisions, encoder_id=encoder_id)
 
 
 SUMMARY = DatasetSummary(labelled_runs=3, decisions=900, unlabelled_runs=1)
@@ -106,7 +86,7 @@ def test_start_passes_the_parameters_and_locks_them(dialog):
     dialog.batch.setValue(32)
     dialog.start_button.click()
     (worker,) = dialog.workers
-    assert worker.params == TrainParams(7, 0.001, 32)
+    assert worker.config == TrainConfig(epochs=7, lr=0.001, batch_size=32)
     assert worker.started_calls == 1
     assert (
         dialog.running and not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
@@ -138,7 +118,8 @@ def test_cancel_asks_the_worker_to_stop_and_keeps_the_model(qtbot, dialog):
     dialog.cancel_button.click()
     assert w.stop_requested
     with qtbot.assertNotEmitted(dialog.modelReady):
-        w.finished.emit(Result({}, stopped="cancelled"))
+        w.result.emit(train_result(stopped="cancelled", checkpoint_path=None))
+        w.finished.emit()
     assert "Cancelled" in dialog.status.text()
     assert not dialog.running and dialog.start_button.isEnabled()
 
@@ -146,9 +127,10 @@ def test_cancel_asks_the_worker_to_stop_and_keeps_the_model(qtbot, dialog):
 def test_finish_shows_metrics_and_hands_the_result_over(qtbot, dialog):
     dialog.start()
     w = dialog.workers[0]
-    result = Result({"best_val_loss": 0.0791, "epochs_run": 12, "train_decisions": 41280})
+    result = train_result()
     with qtbot.waitSignal(dialog.modelReady) as blocker:
-        w.finished.emit(result)
+        w.result.emit(result)
+    w.finished.emit()  # the thread ends after its result: nothing more happens
     assert blocker.args == [result]
     text = dialog.metrics_label.text()
     assert "validation loss (best epoch)" in text and "0.0791" in text and "41,280" in text
@@ -186,5 +168,21 @@ def test_helpers():
     assert format_eta(None) == "—"
     assert format_eta(42) == "42 s"
     assert format_eta(3725) == "1 h 02 min"
-    assert result_metrics(Result({"val_loss": 0.5, "note": "x", "ok": True})) == {"val loss": "0.5"}
-    assert result_metrics({"epochs": 3}) == {"epochs": "3"}
+    metrics = result_metrics(train_result(best_val_loss=None, history=()))
+    assert metrics["epochs run"] == "12" and metrics["training decisions"] == "41,280"
+    assert "validation loss (best epoch)" not in metrics  # no validation split
+
+
+def test_the_dialog_edits_the_defaults_it_was_given(qtbot):
+    defaults = TrainConfig(epochs=30, batch_size=256, patience=9, encoder_id="enc-a")
+    d = TrainingDialog(SUMMARY, ScriptedWorker, defaults=defaults)
+    qtbot.addWidget(d)
+    assert (d.epochs.value(), d.batch.value(), d.lr.value()) == (30, 256, 3e-4)
+    d.epochs.setValue(4)
+    assert d.config() == TrainConfig(epochs=4, batch_size=256, patience=9, encoder_id="enc-a")
+
+
+def test_a_worker_that_ends_without_a_result_frees_the_dialog(dialog):
+    dialog.start()
+    dialog.workers[0].finished.emit()
+    assert not dialog.running and "without a result" in dialog.status.text()

@@ -5,8 +5,9 @@ import types
 
 import pytest
 
+from app.ui.actions import Action
 from app.ui.icons import TrayState
-from app.ui.tray import A, TrayIcon, TrayStatus, build_menu, iter_entries, tooltip, tray_state
+from app.ui.tray import TrayIcon, TrayStatus, build_menu, iter_entries, tooltip, tray_state
 
 pytestmark = pytest.mark.gui
 
@@ -38,33 +39,33 @@ def test_menu_has_every_item_of_the_issue():
         "About ArcX",
         "Quit",
     ]
-    assert entry(entries, A.START_RUN).shortcut == "F8"
+    assert entry(entries, Action.START_RUN).shortcut == "F8"
 
 
 def test_run_items_follow_the_recording_state():
     idle = build_menu(TrayStatus())
-    assert entry(idle, A.START_RUN).enabled
-    assert not entry(idle, A.MARK_EXTRACT).enabled
+    assert entry(idle, Action.START_RUN).enabled
+    assert not entry(idle, Action.MARK_EXTRACT).enabled
     assert not next(e for e in idle if e.text == "End run").enabled
     rec = build_menu(TrayStatus(recording=True))
-    assert not entry(rec, A.START_RUN).enabled
-    assert entry(rec, A.MARK_EXTRACT).enabled
+    assert not entry(rec, Action.START_RUN).enabled
+    assert entry(rec, Action.MARK_EXTRACT).enabled
     assert next(e for e in rec if e.text == "End run").enabled
     marked = build_menu(TrayStatus(recording=True, extract_marked=True))
-    assert entry(marked, A.MARK_EXTRACT).checked and not entry(marked, A.MARK_EXTRACT).enabled
+    assert entry(marked, Action.MARK_EXTRACT).checked and not entry(marked, Action.MARK_EXTRACT).enabled
 
 
 def test_risk_is_a_checked_radio_group():
     entries = build_menu(TrayStatus(risk="aggressive"))
     checked = [e.id for e in iter_entries(entries) if e.radio and e.checked]
-    assert checked == [A.risk("aggressive")]
+    assert checked == [Action.risk("aggressive")]
 
 
 def test_hotkey_failure_shows_in_menu_and_tooltip():
     status = TrayStatus(hotkeys=KEYS, hotkeys_error="no permission")
     entries = build_menu(status)
     assert any("Hotkeys off" in e.text and not e.enabled for e in entries)
-    assert entry(entries, A.START_RUN).shortcut == ""  # no shortcut shown that does not work
+    assert entry(entries, Action.START_RUN).shortcut == ""  # no shortcut shown that does not work
     assert "hotkeys off" in tooltip(status)
 
 
@@ -80,23 +81,23 @@ def test_qt_tray_actions_emit_ids(qtbot):
     tray = TrayIcon(use_pystray=False)
     tray.update_status(TrayStatus(hotkeys=KEYS))
     actions = tray.backend.actions
-    assert actions[A.START_RUN].text() == "Start run\tF8"
+    assert actions[Action.START_RUN].text() == "Start run\tF8"
     with qtbot.waitSignal(tray.triggered) as blocker:
-        actions[A.START_RUN].trigger()
-    assert blocker.args == [A.START_RUN]
+        actions[Action.START_RUN].trigger()
+    assert blocker.args == [Action.START_RUN]
     with qtbot.waitSignal(tray.triggered) as blocker:
-        actions[A.risk("safe")].trigger()
-    assert blocker.args == [A.risk("safe")]
+        actions[Action.risk("safe")].trigger()
+    assert blocker.args == [Action.risk("safe")]
 
 
 def test_qt_tray_updates_in_place(qtbot):
     tray = TrayIcon(use_pystray=False)
-    before = tray.backend.actions[A.START_RUN]
+    before = tray.backend.actions[Action.START_RUN]
     tray.update_status(TrayStatus(recording=True, risk="safe"))
-    assert tray.backend.actions[A.START_RUN] is before
+    assert tray.backend.actions[Action.START_RUN] is before
     assert not before.isEnabled()
-    assert tray.backend.actions[A.risk("safe")].isChecked()
-    assert not tray.backend.actions[A.risk("neutral")].isChecked()
+    assert tray.backend.actions[Action.risk("safe")].isChecked()
+    assert not tray.backend.actions[Action.risk("neutral")].isChecked()
     assert "recording" in tray.backend.icon.toolTip()
 
 
@@ -153,7 +154,7 @@ def test_pystray_fallback_has_the_same_menu_and_marshals_clicks(qtbot, pystray_f
     assert tray.backend.icon.icon.size == (64, 64)  # PIL image made from the QIcon
     with qtbot.waitSignal(tray.triggered) as blocker:
         _find(menu, "Died")(tray.backend.icon)  # what pystray does on a click, on its thread
-    assert blocker.args == [A.END_DIED]
+    assert blocker.args == [Action.END_DIED]
     tray.notify("ArcX", "hello")
     assert tray.backend.icon.notified == [("ArcX", "hello")]
     tray.show()
@@ -204,8 +205,8 @@ def test_no_tray_at_all_logs_and_keeps_running(qtbot, caplog):
     tray.notify("ArcX", "still here")
     tray.hide()
     with qtbot.waitSignal(tray.triggered, timeout=1000) as got:  # actions still flow
-        tray._fired.emit(A.START_RUN)
-    assert got.args == [A.START_RUN]
+        tray._fired.emit(Action.START_RUN)
+    assert got.args == [Action.START_RUN]
 
 
 def test_pystray_run_failing_on_its_thread_is_logged(qtbot, pystray_fake, caplog):

@@ -1,12 +1,15 @@
 """The real engine behind the app: hot-swap of a freshly trained model only after it
-verified, roll-back, a refused model, and the worker threads feeding the bridge."""
+verified, roll-back, a refused model, training on the app's device, and the worker
+threads feeding the bridge."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PyQt6.QtWidgets import QApplication
 
+import app.core.device
 from app.core.capture.replay import ReplaySource
 from app.core.capture.synthetic import SyntheticSource
 from app.core.config import Settings
@@ -14,13 +17,17 @@ from app.core.data.recorder import RunRecorder, list_runs
 from app.core.data.synthetic import SyntheticConfig, record_runs
 from app.core.engine import Engine, EngineConfig
 from app.core.model.qnet import QNetConfig
+from app.core.model.slot import ModelSlot
 from app.core.training.trainer import TrainConfig
 from app.ui import wiring
-from app.ui.controller import AppController, EngineBridge
+from app.ui.controller import AppController
 from app.ui.hotkeys import FakeHotkeyBackend, HotkeyManager
 from app.ui.overlay import OverlayMode, OverlayWindow
 from app.ui.runs_view import CoreRunStore
 from app.ui.tray import TrayIcon
+from app.workers import runner as workers_runner
+from app.workers.bridge import EngineBridge
+from app.workers.runner import EngineRunner
 from app.workers.training import TrainingWorker
 
 pytestmark = pytest.mark.gui
@@ -66,7 +73,7 @@ def app_with_engine(qtbot, tmp_path):
         encoder_id=synthetic_cfg().encoder_id,
     )
     engine.warm_up()
-    models = wiring.EngineModels(engine)
+    models = ModelSlot(engine)
     out = tmp_path / "models" / "qnet.safetensors"
     runs = tmp_path / "runs"
     recorded_runs(runs)
@@ -85,8 +92,8 @@ def app_with_engine(qtbot, tmp_path):
         overlay=overlay,
         models=models,
         bridge=EngineBridge(),
-        training_worker=lambda params: TrainingWorker(
-            train_config(epochs=params.epochs, encoder_id=data["encoder_id"]), data["root"], out
+        training_worker=lambda config: TrainingWorker(
+            train_config(epochs=config.epochs, encoder_id=data["encoder_id"]), data["root"], out
         ),
         encoder_id=lambda: engine.encoder_id,
     )
@@ -154,13 +161,37 @@ def test_a_model_of_another_encoder_is_refused_and_the_old_one_stays(qtbot, app_
     assert any("not used" in n for n in notes)
 
 
+def test_gui_training_runs_on_the_device_the_app_chose(qtbot, monkeypatch, app_with_engine):
+    """The device setting decided the app's device once, at start-up (`select_device`);
+    training from the dialog uses that device and never decides again. The fake device
+    `cpu:0` is one no decider returns, so the result shows whose choice it was."""
+    engine, models, controller, out, data, notes = app_with_engine
+
+    def second_decision(*args, **kwargs):
+        raise AssertionError("GUI training decided the device again")
+
+    monkeypatch.setattr(app.core.device, "select_device", second_decision)  # resolve_device's
+    fake = torch.device("cpu", 0)
+    controller.training_worker = wiring.training_worker_factory(engine, data["root"], out, fake)
+    controller.train_defaults = train_config(device=None)  # the config alone would auto-detect
+    dialog = controller.show_training()
+    devices = []
+    dialog.epochs.setValue(1)
+    with qtbot.waitSignal(dialog.modelReady, timeout=120_000) as blocker:
+        dialog.start()
+        dialog.worker.progress.connect(lambda p: devices.append(p.device))
+    result = blocker.args[0]
+    assert result.device == "cpu:0" and set(devices) <= {"cpu:0"}
+    assert controller.status().has_model
+
+
 def test_runner_feeds_the_bridge_and_restarts_a_dead_capture(qtbot, monkeypatch, tmp_path):
-    monkeypatch.setattr(wiring, "CAPTURE_RETRY_MS", 50)
+    monkeypatch.setattr(workers_runner, "CAPTURE_RETRY_MS", 50)
     bridge = EngineBridge()
     engine = Engine(
         ReplaySource(tmp_path / "missing.npz"), encoder=FakeEncoder(), encoder_id="fake"
     )
-    runner = wiring.EngineRunner(engine, bridge)
+    runner = EngineRunner(engine, bridge)
     errors = []
     bridge.errored.connect(errors.append)
     runner.start()
@@ -175,7 +206,7 @@ def test_runner_feeds_the_bridge_and_restarts_a_dead_capture(qtbot, monkeypatch,
 def test_runner_ticks_reach_the_overlay(qtbot, app_with_engine, tmp_path):
     engine, models, controller, out, data, notes = app_with_engine
     engine.recorder = RunRecorder(tmp_path / "live-runs")  # start_run records
-    runner = wiring.EngineRunner(engine, controller.bridge)
+    runner = EngineRunner(engine, controller.bridge)
     runner.start()
     try:
         qtbot.waitUntil(lambda: engine.status().frames_seen > 0, timeout=30_000)

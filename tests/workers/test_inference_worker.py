@@ -1,4 +1,4 @@
-"""InferenceWorker: waits for warm-up, emits EV ticks, stops within one tick, reports errors."""
+"""InferenceWorker: waits for warm-up, emits EV ticks as progress, stops within one tick, reports errors."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_ticks_with_capture_running_and_a_model(qtbot, tmp_path: Path) -> None:
     inference = InferenceWorker(engine)
     inference.start()  # waits for the capture worker to warm the engine up
     capture.start()
-    with qtbot.waitSignal(inference.ev, timeout=30_000, check_params_cb=lambda t: t.ev is not None) as blocker:
+    with qtbot.waitSignal(inference.progress, timeout=30_000, check_params_cb=lambda t: t.ev is not None) as blocker:
         pass
     tick = blocker.args[0]
     assert isinstance(tick, EVTick) and tick.ev is not None and tick.ev.ev_stay == pytest.approx(20.0)
@@ -60,7 +60,7 @@ def test_without_a_model_ticks_say_so(qtbot) -> None:
     engine = engine_for(interval_s=0.05)
     engine.warm_up(progress=lambda m: None)
     worker = InferenceWorker(engine)
-    with qtbot.waitSignals([worker.started, worker.ev], order="strict", timeout=30_000) as blocker:
+    with qtbot.waitSignals([worker.started, worker.progress], order="strict", timeout=30_000) as blocker:
         worker.start()
     tick = blocker.all_signals_and_args[-1].args[0]
     assert tick.ev is None and tick.reason == "no_frames"
@@ -76,7 +76,7 @@ def test_stop_within_one_tick_and_before_warm_up(qtbot) -> None:
         idle.request_stop()
     engine.warm_up(progress=lambda m: None)
     slow = InferenceWorker(engine)
-    with qtbot.waitSignal(slow.ev, timeout=30_000):
+    with qtbot.waitSignal(slow.progress, timeout=30_000):
         slow.start()
     with qtbot.waitSignal(slow.finished, timeout=30_000):  # long before the next tick, 120 s away
         slow.request_stop()

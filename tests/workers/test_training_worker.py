@@ -36,12 +36,12 @@ def test_signals_in_order_and_a_model_installed(qtbot, tmp_path):
     worker.progress.connect(progress.append)
     worker.epochEnded.connect(epochs.append)
     with qtbot.waitSignals(
-        [worker.started, worker.progress, worker.epochEnded, worker.finished],
+        [worker.started, worker.progress, worker.epochEnded, worker.result, worker.finished],
         order="simple",
         timeout=120_000,
     ) as blocker:
         worker.start()
-    result = blocker.all_signals_and_args[-1].args[0]
+    result = blocker.all_signals_and_args[-2].args[0]
     assert worker.wait(10_000)
     assert isinstance(result, TrainResult) and result.stopped in ("completed", "early_stopped")
     assert result.checkpoint_path == out and out.is_file()
@@ -55,7 +55,7 @@ def test_cancel_stops_after_a_step_and_writes_nothing(qtbot, tmp_path):
     out = tmp_path / "qnet.safetensors"
     worker = TrainingWorker(small_config(epochs=50), small_dataset(), out)
     worker.progress.connect(lambda p: worker.request_stop())
-    with qtbot.waitSignal(worker.finished, timeout=120_000) as blocker:
+    with qtbot.waitSignal(worker.result, timeout=120_000) as blocker:
         worker.start()
     assert worker.wait(10_000)
     result = blocker.args[0]
@@ -67,9 +67,29 @@ def test_nothing_to_train_on_becomes_errored(qtbot, tmp_path):
     worker = TrainingWorker(small_config(), tmp_path / "no-runs", tmp_path / "qnet.safetensors")
     (tmp_path / "no-runs").mkdir()
     with (
-        qtbot.waitSignal(worker.errored, timeout=60_000) as blocker,
-        qtbot.assertNotEmitted(worker.finished),
+        qtbot.waitSignals([worker.errored, worker.finished], order="strict", timeout=60_000) as blocker,
+        qtbot.assertNotEmitted(worker.result),
     ):
         worker.start()
         assert worker.wait(60_000)
-    assert "no labelled runs" in blocker.args[0]
+    assert "no labelled runs" in blocker.all_signals_and_args[0].args[0]
+
+
+def test_the_given_device_wins_over_the_config(qtbot, tmp_path, monkeypatch):
+    """The app's device (passed in) is used even where the config names another."""
+    import torch
+
+    import app.core.device
+
+    def second_decision(*args, **kwargs):
+        raise AssertionError("the trainer decided the device again")
+
+    monkeypatch.setattr(app.core.device, "select_device", second_decision)
+    out = tmp_path / "qnet.safetensors"
+    worker = TrainingWorker(
+        small_config(epochs=1, device="auto"), small_dataset(), out, device=torch.device("cpu", 0)
+    )
+    with qtbot.waitSignal(worker.result, timeout=120_000) as blocker:
+        worker.start()
+    assert worker.wait(10_000)
+    assert blocker.args[0].device == "cpu:0"

@@ -14,7 +14,6 @@ from app.core.model.qnet import QNetConfig
 from app.core.model.slot import ModelSlot, model_path
 from app.core.training.trainer import TrainResult
 
-
 META = CheckpointMeta(
     config=QNetConfig(),
     encoder_id="enc",
