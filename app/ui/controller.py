@@ -32,7 +32,7 @@ from app.core import paths
 from app.core.config import OverlayPlacement, Settings, save_settings
 from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
-from app.core.model.ev import EVEstimate, next_risk
+from app.core.model.ev import EVEstimate, next_risk, risk_name
 from app.core.training.trainer import TrainConfig, TrainResult
 from app.ui.actions import Action, HotkeyAction
 from app.ui.hotkeys import HotkeyManager
@@ -115,7 +115,8 @@ class AppController(QObject):
         self.recording = False
         self.extract_marked = False
         self.ending = False
-        self.risk: str = settings.inference.risk
+        self.risk: str | float = settings.inference.risk
+        """a profile name or a custom η (settings)"""
         self.hotkeys_error: str | None = None
         self.last_run: RunInfo | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -135,7 +136,7 @@ class AppController(QObject):
         self.bridge.recovered.connect(self._on_engine_recovered)
         self.bridge.info.connect(lambda msg: self.tray.notify("ArcX", msg))
         self.bridge.warming.connect(self._on_warming)
-        overlay.set_risk(self.risk)
+        overlay.set_risk(risk_name(self.risk))
         overlay.set_start_key(settings.hotkeys.start_stop)
         self.refresh()
 
@@ -150,7 +151,7 @@ class AppController(QObject):
         return TrayStatus(
             recording=self.recording,
             extract_marked=self.extract_marked,
-            risk=self.risk,
+            risk=risk_name(self.risk),
             overlay_visible=self.settings.overlay.visible,
             has_model=self.models.has_model,
             device=self.device_text,
@@ -193,7 +194,7 @@ class AppController(QObject):
         if hotkey is HotkeyAction.START_STOP:
             self.handle(Action.START_RUN if not self.recording else Action.END_ASK)
         elif hotkey is HotkeyAction.CYCLE_RISK:
-            self.handle(Action.risk(next_risk(self.risk)))
+            self.handle(Action.risk(next_risk(risk_name(self.risk))))
         else:
             self.handle(HOTKEY_ACTIONS[hotkey])
 
@@ -302,10 +303,11 @@ class AppController(QObject):
         if self.runs_view is not None:
             self.runs_view.refresh()
 
-    def set_risk(self, risk: str) -> None:
+    def set_risk(self, risk: str | float) -> None:
+        """A profile name or a custom η (from the settings)."""
         self.engine.set_risk(risk)
         self.risk = risk
-        self.overlay.set_risk(risk)
+        self.overlay.set_risk(risk_name(risk))
 
     # ---------------------------------------------------------------- overlay
     def set_overlay_visible(self, visible: bool) -> None:

@@ -149,7 +149,8 @@ class HotkeyManager(QObject):
     """Binds actions to global keys and reports them on the Qt main thread.
 
     Signals:
-        triggered(str): an action's key was pressed ("start_stop", "mark_extract", …).
+        triggered(str): a binding's key was pressed; its name, a `HotkeyAction` value
+            ("start_stop", "mark_extract", …; `app.ui.actions`).
         installed(): every binding is active.
         unavailable(str): the hooks could not be installed; the reason, in words.
     """

@@ -35,7 +35,7 @@ class EngineLike(Protocol):
     def end_run(self, outcome: str | None, loot: float | None = None) -> RunInfo:
         """Stop recording; returns the run's info. Slow: called off the main thread."""
 
-    def set_risk(self, risk: str) -> None: ...
+    def set_risk(self, risk: str | float) -> None: ...
 
 
 class ModelSwapper(Protocol):
