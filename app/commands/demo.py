@@ -1,11 +1,12 @@
 """`arcx demo`: the whole loop on a simulated raid with known true EV.
 
-    arcx demo [--headless] [--runs N] [--heldout N] [--epochs N] [--seed S] [--plot PNG]
+    arcx demo [--headless] [--train-raids N] [--heldout-raids N] [--epochs N] [--seed S] [--assisted] [--plot PNG]
 
 (a) plays N raids with the autopilot and records them (headless, as fast as the encoder
 allows, progress bar with ETA), plus held-out raids with their Monte-Carlo truth;
-(b) trains the Q-net with the real trainer; then prints how well the model's EV matches
-the truth on the held-out raids. Without --headless, and where a display is available,
+(b) trains the Q-net with the real trainer on what a player can record (frames, the
+extract mark, the outcome); then prints how well the model's EV matches the truth on the
+held-out raids and the table of loot per raid following each policy (`app.demo.advice`). Without --headless, and where a display is available,
 (c) opens the desktop app (tray + overlay) on a live simulated raid shown in a window.
 Everything lives in the demo folder (`paths.demo_dir()`), never with the player's runs.
 """
@@ -28,8 +29,13 @@ def register(sub: Any) -> None:
         description="The whole loop on a simulated extraction raid whose true EV is known.",
     )
     parser.add_argument("--headless", action="store_true", help="no window: generate, train, print the scores")
-    parser.add_argument("--runs", type=int, default=None, help="training raids (default 13)")
-    parser.add_argument("--heldout", type=int, default=None, help="held-out raids with truth (default 5)")
+    parser.add_argument("--train-raids", "--runs", dest="runs", type=int, default=None,
+                        help="training raids, recorded as a player would (default 13)")
+    parser.add_argument("--heldout-raids", "--heldout", dest="heldout", type=int, default=None,
+                        help="held-out raids with truth to score on (default 5)")
+    parser.add_argument("--assisted", action="store_true",
+                        help="also train on the simulator's branch samples and show that model as one "
+                        "labelled 'simulator-assisted' row (never the headline)")
     parser.add_argument("--epochs", type=int, default=None, help="most training epochs (default 12, early stop after 3 without improvement)")
     parser.add_argument("--seed", type=int, default=0, help="first raid seed")
     parser.add_argument("--root", type=Path, default=None, help="demo folder (default: the user's demo dir)")
@@ -50,7 +56,7 @@ def display_available() -> bool:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.commands.eval import print_metrics
+    from app.commands.eval import print_advice, print_metrics
     from app.core import paths
     from app.demo.evaluation import calibration_plot
     from app.demo.pipeline import DemoConfig, run_headless
@@ -59,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not headless and not display_available():
         print("arcx demo: no display here: running headless (generate, train, score).", file=sys.stderr)
         headless = True
-    cfg = DemoConfig(seed=args.seed)
+    cfg = DemoConfig(seed=args.seed, branches=args.assisted)
     if args.runs is not None:
         cfg = replace(cfg, n_train_runs=args.runs)
     if args.heldout is not None:
@@ -96,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained: {t.n_train} samples, {t.epochs_run} epochs (best {t.best_epoch}) -> {result.model_path}")
     print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items()))
     print_metrics(result.metrics)
+    print()
+    print_advice(result.advice)
     if args.plot:
         print(f"calibration plot: {calibration_plot(result.metrics, args.plot)}")
     if headless:

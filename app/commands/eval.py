@@ -4,7 +4,9 @@
 
 DIR holds held-out demo runs with truth sidecars (default: the demo folder's heldout/);
 PATH is a checkpoint (default: the demo's model). Prints the ΔEV rank correlation, the
-advice agreement with the truly better action and the quantile calibration per τ.
+advice agreement with the truly better action, the quantile calibration per τ, and the
+table of loot per raid following the advice (each risk profile, with the overlay's
+hysteresis from the settings) beside the habit, the baselines and the oracle.
 """
 
 from __future__ import annotations
@@ -47,18 +49,42 @@ def print_metrics(m: Any) -> None:
         print(f"  τ={tau:.3f}  {fmt(s):>10} | {fmt(e):>10}")
 
 
+def print_advice(table: Any) -> None:
+    """The loot-per-raid table and its headline, as the demo and `arcx eval` print them."""
+    from app.demo.advice import HABIT
+
+    print(table.render())
+    try:
+        neutral, habit = table.row("ArcX neutral"), table.row(HABIT)
+    except KeyError:
+        return
+    print(f"\nheadline (trained only on what a player records): following ArcX neutral banks "
+          f"{neutral.loot.mean:.0f} loot per raid against the habit's {habit.loot.mean:.0f}; "
+          f"share of the oracle's gain {neutral.gain_share.fmt(0, pct=True)}")
+
+
 def run(args: argparse.Namespace) -> int:
     from app.core import paths
-    from app.demo.evaluation import calibration_plot, evaluate_dir
-    from app.demo.pipeline import MODEL_FILE
+    from app.core.config import load_settings
+    from app.core.model.ev import Hysteresis
+    from app.demo.evaluation import calibration_plot, evaluate_all
+    from app.demo.pipeline import ASSISTED_MODEL_FILE, MODEL_FILE, fixed_rule
 
     data = args.data or paths.demo_dir() / "heldout"
     model = args.model or paths.demo_dir() / MODEL_FILE
-    metrics = evaluate_dir(data, model)
+    inference = load_settings().settings.inference
+    assisted = Path(model).with_name(ASSISTED_MODEL_FILE)
+    metrics, table = evaluate_all(
+        data, model, hysteresis=Hysteresis(inference.hold_s, inference.margin),
+        loot_threshold=fixed_rule(Path(data).parent),
+        assisted_model=assisted if assisted.is_file() else None,
+    )
     if args.json:
-        print(json.dumps(metrics.to_dict(), indent=1))
+        print(json.dumps({"metrics": metrics.to_dict(), "advice": table.to_dict()}, indent=1))
     else:
         print_metrics(metrics)
+        print()
+        print_advice(table)
     if args.plot:
         print(f"calibration plot: {calibration_plot(metrics, args.plot)}")
     return 0

@@ -42,7 +42,9 @@ from app.core.data.dataset import load_run
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
 from app.core.model.dims import WINDOW
+from app.core.model.ev import Adviser, Hysteresis
 from app.core.model.qnet import TemporalQNet
+from app.demo.advice import Raid, Table, adviser_says, policy_table, standard_policies
 from app.demo.sim import TAUS
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,16 @@ class HeldOut:
     """[N] which held-out run"""
     encoder_id: str
     """the encoder of the runs' latents"""
+    t_sec: NDArray[np.float64]
+    """[N] run-clock time of the decision"""
+    p_died_extract: NDArray[np.float64]
+    """[N] true chance that extracting now still ends dead"""
+    loot: NDArray[np.float64]
+    """[N] loot carried at the decision (NaN in sidecars written before it was kept)"""
+    run_value: NDArray[np.float64]
+    """[R] each run's recorded outcome: loot banked, 0 when died"""
+    run_died: NDArray[np.bool_]
+    """[R] each run ended dead"""
 
 
 @dataclass(frozen=True)
@@ -264,9 +276,12 @@ def read_truth(run_dir: Path) -> dict[str, NDArray[np.float64]]:
 def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
     """Every held-out run under `root` with a truth sidecar, as windows + truth."""
     wins, evs, eve, dl, dr, ri = [], [], [], [], [], []
+    ts, pde, loot = [], [], []
+    values: list[float] = []
+    died: list[bool] = []
     encoders = set()
     runs = [r for r in store.list_runs(Path(root)) if not r.recording and r.outcome is not None]
-    for i, info in enumerate(runs):
+    for info in runs:
         try:
             truth = read_truth(info.path)
         except DataError as exc:
@@ -285,7 +300,13 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
         eve.append(truth["ev_extract"])
         dl.append(truth["delta"])
         dr.append(np.stack([truth["draws_stay"], truth["draws_extract"]], axis=1))  # (N, 2, d)
-        ri.append(np.full(len(f), i, dtype=np.int64))
+        ri.append(np.full(len(f), len(values), dtype=np.int64))
+        ts.append(f / float(info.fps))
+        # older sidecars lack these: estimate from the outcome draws / leave unknown
+        pde.append(truth["p_died_extract"] if "p_died_extract" in truth else (truth["draws_extract"] <= 0).mean(axis=1))
+        loot.append(truth.get("loot", np.full(len(f), np.nan)))
+        values.append(float(info.final_loot_value or 0.0))
+        died.append(info.outcome == "died")
     if not wins:
         raise DataError(f"no held-out runs with truth under {root} (generate them with `arcx demo`)")
     if len(encoders) > 1:
@@ -293,6 +314,8 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
     return HeldOut(
         np.concatenate(wins), np.concatenate(evs), np.concatenate(eve), np.concatenate(dl),
         np.concatenate(dr), np.concatenate(ri), encoders.pop(),
+        np.concatenate(ts), np.concatenate(pde), np.concatenate(loot),
+        np.array(values, dtype=np.float64), np.array(died, dtype=bool),
     )
 
 
@@ -317,6 +340,73 @@ def evaluate_dir(data: Path, model_path: Path, window: int | None = None) -> Met
             f"the model was trained on encoder {meta.encoder_id}, the held-out runs use {held.encoder_id}"
         )
     return score(predict(model, held.windows, meta.value_scale), held, meta.value_scale)
+
+
+def heldout_raids(held: HeldOut) -> list[Raid]:
+    """The held-out decisions grouped per run, for scoring what the advice banks."""
+    out = []
+    for r in range(len(held.run_value)):
+        m = held.run_index == r
+        out.append(Raid(held.t_sec[m], held.ev_stay[m], held.ev_extract[m], held.p_died_extract[m],
+                        held.loot[m], float(held.run_value[r]), bool(held.run_died[r])))
+    return out
+
+
+def per_run(pred: Prediction, held: HeldOut) -> list[NDArray[np.float64]]:
+    """Predicted quantiles [n, 2, K] of each held-out run, in loot units."""
+    return [pred.q[held.run_index == r] for r in range(len(held.run_value))]
+
+
+def advice_table(
+    held: HeldOut,
+    pred: Prediction | None,
+    *,
+    hysteresis: Hysteresis,
+    loot_threshold: float | None = None,
+    extra: dict[str, Prediction] | None = None,
+    note: str = "",
+) -> Table:
+    """The loot-per-raid table (`app.demo.advice`) of a model's predictions on `held`:
+    the habit, the baselines, the fixed rule, each ArcX profile and the oracle. `extra`
+    adds the neutral profile of other models (e.g. the simulator-assisted one)."""
+    raids = heldout_raids(held)
+    policies = standard_policies(
+        raids, per_run(pred, held) if pred is not None else None,
+        loot_threshold=loot_threshold, hysteresis=hysteresis,
+    )
+    for name, p in (extra or {}).items():
+        policies[name] = adviser_says(raids, per_run(p, held), Adviser("neutral", hysteresis))
+    return policy_table(raids, policies, note=note)
+
+
+def evaluate_all(
+    data: Path,
+    model_path: Path,
+    *,
+    hysteresis: Hysteresis,
+    loot_threshold: float | None = None,
+    assisted_model: Path | None = None,
+) -> tuple[Metrics, Table]:
+    """`evaluate_dir`'s metrics and the loot-per-raid table of one model (plus, as one
+    labelled row, the neutral advice of a simulator-assisted model)."""
+    model, meta = load_checkpoint(Path(model_path))
+    held = load_heldout(data, model.config.seq_len)
+    if meta.encoder_id != held.encoder_id:
+        raise DataError(
+            f"the model was trained on encoder {meta.encoder_id}, the held-out runs use {held.encoder_id}"
+        )
+    pred = predict(model, held.windows, meta.value_scale)
+    extra = {}
+    if assisted_model is not None:
+        amodel, ameta = load_checkpoint(Path(assisted_model))
+        extra[ASSISTED_ROW] = predict(amodel, held.windows, ameta.value_scale)
+    table = advice_table(held, pred, hysteresis=hysteresis, loot_threshold=loot_threshold, extra=extra,
+                         note=f"hysteresis {hysteresis.hold_s:g} s / {100 * hysteresis.margin:.0f} %")
+    return score(pred, held, meta.value_scale), table
+
+
+ASSISTED_ROW = "simulator-assisted: ArcX neutral"
+"""The row of a model trained with branch samples (counterfactuals no player can record)."""
 
 
 def constant_prediction(q: NDArray[np.float64], n: int) -> Prediction:

@@ -51,6 +51,7 @@ benchmark's `--reuse` retrains and rescores in minutes without regenerating.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -64,17 +65,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from app.core.atomic import atomic_path
 from app.core.data import store
 from app.core.data.dataset import DecisionDataset, RunData, load_run
 from app.core.data.recorder import RunRecorder
 from app.core.errors import DataError
 from app.core.model.dims import WINDOW
 from app.core.model.encoder import EncoderConfig, load_encoder
+from app.core.model.ev import Hysteresis
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import QNetConfig
 from app.core.model.runtime import select_encoder
 from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
-from app.demo.evaluation import TRUTH_FILE, Metrics, evaluate_dir
+from app.demo.advice import Table, tune_loot_rule
+from app.demo.evaluation import TRUTH_FILE, Metrics, evaluate_all
 from app.demo.hooks import sim_frames
 from app.demo.sim import (
     TAUS,
@@ -92,6 +96,7 @@ log = logging.getLogger(__name__)
 BRANCHES_FILE = "branches.parquet"
 GAME_PROFILE = "sim-demo"
 MODEL_FILE = "qnet.safetensors"
+ASSISTED_MODEL_FILE = "qnet.assisted.safetensors"
 N_QUANTILES = len(TAUS)  # K
 STAY, EXTRACT = 0, 1
 
@@ -281,6 +286,11 @@ def write_truth(
             "ev_extract": pa.array([t.ev_extract for t in truths], pa.float64()),
             "delta": pa.array([t.delta for t in truths], pa.float64()),
             "se_delta": pa.array([t.se_delta for t in truths], pa.float64()),
+            "p_died_stay": pa.array([t.p_died_stay for t in truths], pa.float64()),
+            "p_died_extract": pa.array([t.p_died_extract for t in truths], pa.float64()),
+            # what the HUD shows (the fixed rules' inputs), not given to any model
+            "loot": pa.array([s.loot for s in states], pa.float64()),
+            "time_s": pa.array([s.time_s for s in states], pa.float64()),
             "q_stay": pa.array([t.q_stay.tolist() for t in truths], q_type),
             "q_extract": pa.array([t.q_extract.tolist() for t in truths], q_type),
             "draws_stay": pa.array([draws(t.samples_stay) for t in truths], pa.list_(pa.float32(), d)),
@@ -422,6 +432,11 @@ class DemoConfig:
     """encoder path (`runtime.select_encoder`): auto picks the fastest faithful one"""
     threads: int | None = None
     """encoder threads (None: all logical CPUs: nothing else is running in the demo)"""
+    branches: bool = False
+    """also train a simulator-assisted model on the branch samples (counterfactual outcomes
+    no player can record) and show it as one labelled row; the headline never uses them"""
+    hysteresis: Hysteresis = field(default_factory=Hysteresis)
+    """the overlay's hysteresis, as scored"""
 
 
 @dataclass(frozen=True)
@@ -436,6 +451,8 @@ class DemoResult:
     """the trainer's result"""
     metrics: Metrics
     """the model on the held-out runs"""
+    advice: Table
+    """loot per raid following each policy on the held-out runs"""
     model_path: Path
     """the trained checkpoint"""
     encoder_reason: str
@@ -485,9 +502,41 @@ def run_headless(
         progress=(lambda _p, d, t: progress("held-out", d, t)) if progress else None,
     )
     t_gen = time.perf_counter() - t0
-    training, metrics, model_path, t = train_and_evaluate(root, cfg.train, on_epoch_end=on_epoch_end)
+    write_demo_info(root, cfg)
+    training, metrics, table, model_path, t = train_and_evaluate(
+        root, cfg.train, on_epoch_end=on_epoch_end, branches=cfg.branches, hysteresis=cfg.hysteresis
+    )
     seconds = {"encoder": t_enc, "generate": t_gen, **t, "total": time.perf_counter() - started}
-    return DemoResult(train_gen, heldout_gen, training, metrics, model_path, reason, seconds)
+    return DemoResult(train_gen, heldout_gen, training, metrics, table, model_path, reason, seconds)
+
+
+DEMO_INFO = "demo.json"
+"""Which seeds the demo folder's raids came from (so `arcx eval` can tune the fixed rule)."""
+
+
+def write_demo_info(root: Path, cfg: DemoConfig) -> None:
+    info = {"seed": cfg.seed, "train_raids": cfg.n_train_runs, "heldout_raids": cfg.n_heldout_runs}
+    with atomic_path(Path(root) / DEMO_INFO) as tmp:
+        tmp.write_text(json.dumps(info), encoding="utf-8")
+
+
+def training_seeds(root: Path) -> list[int] | None:
+    """The training raids' seeds of a demo folder, or None when it does not say."""
+    try:
+        info = json.loads((Path(root) / DEMO_INFO).read_text(encoding="utf-8"))
+        return list(range(int(info["seed"]), int(info["seed"]) + int(info["train_raids"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def fixed_rule(root: Path, cfg: GenConfig | None = None) -> float | None:
+    """The loot threshold tuned on the demo folder's training raids (None if unknown)."""
+    seeds = training_seeds(root)
+    if not seeds:
+        return None
+    g = cfg or GenConfig()
+    best, _ = tune_loot_rule(seeds, sim=g.sim, autopilot=g.autopilot)
+    return best
 
 
 def train_and_evaluate(
@@ -496,12 +545,16 @@ def train_and_evaluate(
     *,
     on_epoch_end: Callable[[TrainProgress], None] | None = None,
     model_path: Path | None = None,
-) -> tuple[TrainResult, Metrics, Path, dict[str, float]]:
-    """Train on `root`/train (recorded runs + branch samples) and score on `root`/heldout.
+    branches: bool = False,
+    hysteresis: Hysteresis | None = None,
+) -> tuple[TrainResult, Metrics, Table, Path, dict[str, float]]:
+    """Train on `root`/train (the recorded runs only: what a player can record) and score
+    on `root`/heldout; with `branches`, also train a simulator-assisted model on the branch
+    samples, scored as one labelled row.
 
     The second half of `run_headless`, on raids generated before (no generation: the
-    data is kept and reused). Returns (training result, held-out metrics, checkpoint,
-    seconds {"train", "eval"}).
+    data is kept and reused). Returns (training result, held-out metrics, loot-per-raid
+    table, checkpoint, seconds {"train", "eval"}).
     """
     root = Path(root)
     train = train or demo_train_config()
@@ -509,10 +562,17 @@ def train_and_evaluate(
         if not (root / sub).is_dir():
             raise DataError(f"no {sub}/ under {root}: generate the demo's raids first")
     t0 = time.perf_counter()
-    ds = training_set(root / "train", window=train.window)
+    ds = training_set(root / "train", window=train.window, branches=False)
     path = Path(model_path) if model_path is not None else root / MODEL_FILE
     training = Trainer(train, on_epoch_end=on_epoch_end).fit(ds, path)
+    assisted = None
+    if branches:
+        assisted = path.with_name(ASSISTED_MODEL_FILE)
+        Trainer(train).fit(training_set(root / "train", window=train.window, branches=True), assisted)
     t_train = time.perf_counter() - t0
     t0 = time.perf_counter()
-    metrics = evaluate_dir(root / "heldout", path)
-    return training, metrics, path, {"train": t_train, "eval": time.perf_counter() - t0}
+    metrics, table = evaluate_all(
+        root / "heldout", path, hysteresis=hysteresis or Hysteresis(),
+        loot_threshold=fixed_rule(root), assisted_model=assisted,
+    )
+    return training, metrics, table, path, {"train": t_train, "eval": time.perf_counter() - t0}
