@@ -20,11 +20,25 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_flags() -> str:
+    """The SIMD flags that change numerics and speed (AVX2, AVX-512, VNNI, bf16, AMX)."""
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    return " ".join(w for w in wanted if w in have) or "none of " + "/".join(wanted)
+    except OSError:
+        pass
+    return "unknown"
+
+
 def machine_line() -> str:
     import torch
 
     return (
-        f"machine: {cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
+        f"machine: {cpu_name()} [{cpu_flags()}], {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, torch {torch.__version__}"
         + (f", load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "")
     )
