@@ -20,6 +20,7 @@ from PyQt6.QtCore import QPoint, QRect, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent
 from PyQt6.QtWidgets import QWidget
 
+from app.core.data.store import RunInfo
 from app.core.errors import ArcXError
 from app.demo.sim.live import LiveRaids, RunCommand, RunDirector
 
@@ -79,11 +80,10 @@ class DemoRuns:
         self.controller.end_run(outcome=None)  # labelled once the recorder has closed it
         return True
 
-    def _on_run_ended(self, info: Any) -> None:
+    def _on_run_ended(self, info: RunInfo) -> None:
         command, self._label = self._label, None
-        run_id = getattr(info, "run_id", None)
-        if command is not None and command.outcome is not None and run_id is not None:
-            self.controller.label_run(run_id, command.outcome, float(command.value or 0.0))
+        if command is not None and command.outcome is not None:
+            self.controller.label_run(info.run_id, command.outcome, float(command.value or 0.0))
 
 
 class GameWindow(QWidget):
