@@ -194,6 +194,7 @@ def render_all(out: Path) -> int:
         risk: str = "neutral",
         warming: bool = False,
         width: float = 900,
+        deaths: int = 0,
     ):
         q = np.stack(
             [
@@ -201,10 +202,13 @@ def render_all(out: Path) -> int:
                 np.linspace(extract - width / 4, extract + width / 4, 16),
             ]
         )
+        q[0, :deaths] = 0.0  # the lowest 1/16 of the stay outcomes each: death, nothing banked
         return compute_ev(q, risk, warming=warming)
 
     states = {
-        "overlay-stay": ov.overlay_view(ov.OverlayMode.LIVE, est(18400, 12900), recording=True),
+        "overlay-stay": ov.overlay_view(
+            ov.OverlayMode.LIVE, est(19800, 12900, deaths=2), recording=True
+        ),
         "overlay-extract": ov.overlay_view(
             ov.OverlayMode.LIVE, est(9100, 15600, "safe"), recording=True
         ),

@@ -135,9 +135,9 @@ def test_safe_shows_its_risk_adjusted_delta_and_ticks():
 def test_chance_of_losing_the_haul_is_shown():
     q = np.stack([np.array([0.0] * 4 + [1600.0] * 12), np.full(16, 1000.0)])
     v = overlay_view(OverlayMode.LIVE, compute_ev(q, "neutral"))
-    assert v.headline == "STAY" and "25% risk of losing the haul" in v.detail
+    assert v.headline == "STAY" and "25% death risk" in v.detail
     # none where no stay quantile is near zero
-    assert "losing" not in overlay_view(OverlayMode.LIVE, estimate(1500, 1150)).detail
+    assert "death risk" not in overlay_view(OverlayMode.LIVE, estimate(1500, 1150)).detail
 
 
 def test_pending_advice_is_said_while_hysteresis_holds():

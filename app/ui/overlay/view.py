@@ -188,10 +188,11 @@ def risk_text(risk: str, eta: float | None = None) -> str:
 
 
 def loss_text(p: float) -> str:
-    """The chance of losing the haul by staying, for the detail line ("" when none)."""
+    """The chance that staying ends with nothing (the haul lost), for the detail line
+    ("" when none); short, to fit beside the advice's own words."""
     if not p > 0:
         return ""
-    return f"{100 * p:.0f}% risk of losing the haul"
+    return f"{100 * p:.0f}% death risk"
 
 
 def overlay_view(
@@ -271,7 +272,7 @@ def overlay_view(
     if estimate.instant_advice != estimate.advice:
         # the new answer has not held long enough yet (hysteresis): say it is coming
         colour = STAY_COLOUR if estimate.advice == "stay" else EXTRACT_COLOUR
-        detail = f"{estimate.instant_advice} pending — holding"
+        detail = f"{estimate.instant_advice} pending"
     elif estimate.close_call:
         colour, detail = CLOSE_CALL_COLOUR, "close call — either is fine"
     elif estimate.advice == "stay":
