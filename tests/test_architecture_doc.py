@@ -10,7 +10,7 @@ DOC = ROOT / "docs" / "architecture.md"
 
 def test_the_architecture_page_matches_the_tree():
     text = DOC.read_text(encoding="utf-8")
-    named = set(re.findall(r"([a-z_]+\.py)\b", text))
+    named = set(re.findall(r"([a-z0-9_]+\.py)\b", text))
     modules = {p.name for p in (ROOT / "app").rglob("*.py")}
     assert named - modules == set(), "the page names modules that do not exist"
     layers = ("core", "workers", "ui", "demo")
