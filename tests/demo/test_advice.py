@@ -103,3 +103,24 @@ def test_the_fixed_rule_is_tuned_by_playing_the_training_raids():
     assert tune_loot_rule(seeds, thresholds=[0.0, 150.0, 1e9]) == (best, banked)  # same raids each time
     with pytest.raises(ValueError):
         tune_loot_rule([], thresholds=[1.0])
+
+
+def test_the_evaluation_scores_through_the_engines_adviser(monkeypatch):
+    """One function turns quantiles into advice: the evaluation's ArcX rows call
+    `Adviser.tick`, the method the engine calls every tick (tests/core/engine)."""
+    from app.core.engine import pipeline
+    from app.core.model import ev as ev_mod
+
+    assert pipeline.Adviser is ev_mod.Adviser  # the engine's adviser is this class
+    calls = []
+    real = ev_mod.Adviser.tick
+
+    def spy(self, quantiles, t_sec, **kw):
+        calls.append(t_sec)
+        return real(self, quantiles, t_sec, **kw)
+
+    monkeypatch.setattr(ev_mod.Adviser, "tick", spy)
+    rs = raids()
+    q = [np.zeros((len(r.t_sec), 2, 16)) for r in rs]
+    standard_policies(rs, q, loot_threshold=None, hysteresis=NO_HYSTERESIS)
+    assert len(calls) == 3 * sum(len(r.t_sec) for r in rs)  # every tick of every profile
