@@ -43,7 +43,8 @@ def xvfb(width: int, height: int, depth: int = 24, *, timeout_s: float = 10.0) -
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(
-            [exe, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x{depth}", "-nolisten", "tcp"],
+            [exe, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x{depth}", "-nolisten", "tcp",
+             "-noreset"],  # no server reset when the last client goes: a reconnect would fail during it,
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
