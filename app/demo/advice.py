@@ -125,8 +125,9 @@ class Table:
         """The table as `arcx eval`, `arcx demo --headless` and the benchmark print it."""
         head = (f"{'policy':<34} {'loot / raid [95% CI]':>24} {'share of oracle gain':>24} "
                 f"{'regret / decision':>22} {'deaths':>7} {'says extract':>12}")
+        decisions = f" ({self.n_decisions} looting decisions)" if self.n_decisions else ""
         lines = [
-            f"following the advice on {self.n_raids} held-out raids ({self.n_decisions} looting decisions)"
+            f"following the advice on {self.n_raids} held-out raids{decisions}"
             + (f"; {self.note}" if self.note else ""),
             head,
             "-" * len(head),
@@ -134,7 +135,8 @@ class Table:
         for r in self.rows:
             lines.append(
                 f"{r.name:<34} {r.loot.fmt(0):>24} {r.gain_share.fmt(0, pct=True):>24} "
-                f"{r.regret.fmt(1):>22} {100 * r.death_rate:6.1f}% {100 * r.extract_share:11.1f}%"
+                f"{r.regret.fmt(1):>22} {100 * r.death_rate:6.1f}% "
+                + (f"{100 * r.extract_share:11.1f}%" if np.isfinite(r.extract_share) else f"{'—':>12}")
             )
         return "\n".join(lines)
 
@@ -271,26 +273,64 @@ def policy_table(
         **policies,
     }
     per = {name: _per_raid(raids, s) for name, s in allp.items()}
+    return Table(_rows(per, n_dec, n_boot, seed), len(raids), int(n_dec.sum()), note)
+
+
+def outcome_table(
+    values: Mapping[str, NDArray[np.float64]],
+    died: Mapping[str, NDArray[np.float64]],
+    *,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+    note: str = "",
+) -> Table:
+    """The same table from realised outcomes per raid (the closed loop): {policy: [R]}
+    banked and died; HABIT is required, ORACLE is used for the shares when present.
+    Regret and the extract share are not known there (NaN)."""
+    if HABIT not in values:
+        raise ValueError("the outcomes need the habit's row")
+    n = len(values[HABIT])
+    if n == 0 or any(len(v) != n for v in (*values.values(), *died.values())) or set(values) != set(died):
+        raise ValueError("every policy needs one value and one death flag per raid")
+    nan = np.full(n, np.nan)
+    order = [HABIT, *([ORACLE] if ORACLE in values else []), *(k for k in values if k not in (HABIT, ORACLE))]
+    per = {k: (np.asarray(values[k], np.float64), np.asarray(died[k], np.float64), nan, nan) for k in order}
+    return Table(_rows(per, np.ones(n), n_boot, seed), n, 0, note)
+
+
+def _rows(
+    per: Mapping[str, tuple[NDArray[np.float64], ...]], n_dec: NDArray[np.float64], n_boot: int, seed: int
+) -> tuple[Row, ...]:
+    """Rows with paired run-bootstrap intervals; `per` maps a policy to (loot, died,
+    regret sum, extract count) per raid; the first entry is the habit, ORACLE (if any)
+    is what the shares are measured against."""
+    habit_loot = next(iter(per.values()))[0]
+    oracle_loot = per[ORACLE][0] if ORACLE in per else None
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(raids), size=(n_boot, len(raids)))  # (B, R)
+    idx = rng.integers(0, len(habit_loot), size=(n_boot, len(habit_loot)))  # (B, R)
     dec_b = n_dec[idx].sum(axis=1)  # (B,)
-    habit_b, oracle_b = per[HABIT][0][idx].mean(axis=1), per[ORACLE][0][idx].mean(axis=1)
-    habit_m, oracle_m = per[HABIT][0].mean(), per[ORACLE][0].mean()
+    habit_b = habit_loot[idx].mean(axis=1)
+    oracle_b = oracle_loot[idx].mean(axis=1) if oracle_loot is not None else None
     rows = []
     for name, (loot, died, regret, n_ext) in per.items():
         loot_b = loot[idx].mean(axis=1)
-        share_point = float(_share(np.array([loot.mean()]), np.array([habit_m]), np.array([oracle_m]))[0])
+        if oracle_loot is not None and oracle_b is not None:
+            point = float(_share(np.array([loot.mean()]), np.array([habit_loot.mean()]),
+                                 np.array([oracle_loot.mean()]))[0])
+            share = _interval(_share(loot_b, habit_b, oracle_b), point)
+        else:
+            share = Interval(float("nan"), float("nan"), float("nan"))
         rows.append(
             Row(
                 name=name,
                 loot=_interval(loot_b, float(loot.mean())),
-                gain_share=_interval(_share(loot_b, habit_b, oracle_b), share_point),
+                gain_share=share,
                 regret=_interval(regret[idx].sum(axis=1) / np.maximum(dec_b, 1), float(regret.sum() / n_dec.sum())),
                 death_rate=float(died.mean()),
                 extract_share=float(n_ext.sum() / n_dec.sum()),
             )
         )
-    return Table(tuple(rows), len(raids), int(n_dec.sum()), note)
+    return tuple(rows)
 
 
 def standard_policies(

@@ -22,7 +22,7 @@ still gives a valid distribution.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import NormalDist
 
@@ -179,6 +179,9 @@ class EVEstimate:
     """10% and 90% values of the extract distribution"""
     warming: bool
     """the window was not yet full (early, padded estimate)"""
+    quantiles: NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
+    """[2, K] the predicted sorted quantiles (stay, extract) in loot units, for callers that
+    weigh them otherwise (e.g. every profile at once in the closed-loop benchmark)"""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -240,6 +243,7 @@ def compute_ev(
             float(quantile_at(q[EXTRACT], SPREAD_HIGH)),
         ),
         warming=warming,
+        quantiles=q,
     )
 
 

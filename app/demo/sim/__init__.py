@@ -156,6 +156,11 @@ class SimRaidSource:
         return self._require_open().state
 
     @property
+    def game(self) -> Game:
+        """The raid itself (its state and random generator: the closed loop forks it)."""
+        return self._require_open()
+
+    @property
     def autopilot(self) -> Autopilot:
         """This raid's autopilot (its `params` are the run's hidden behaviour)."""
         if self._autopilot is None:
