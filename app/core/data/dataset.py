@@ -55,6 +55,8 @@ class RunData:
     """[N] int8: 0 stay, 1 extract"""
     target: float
     """the run's final loot value: every decision's training target"""
+    died: bool = False
+    """the run ended dead (its last decision is followed by nothing: value 0)"""
 
     def __post_init__(self) -> None:
         if self.latents.ndim != 2:
@@ -118,6 +120,7 @@ def load_run(run_dir: Path, info: store.RunInfo | None = None) -> RunData:
         decision_rows=rows[ok].astype(np.int64),
         actions=actions[ok],
         target=float(info.final_loot_value),
+        died=info.outcome == "died",
     )
 
 
@@ -157,6 +160,10 @@ class DecisionDataset:
         self.actions = np.concatenate([r.actions for r in runs]).astype(np.int64)
         self.targets = np.concatenate([np.full(r.n_decisions, r.target) for r in runs]).astype(np.float32)
         self.run_index = np.concatenate([np.full(r.n_decisions, i) for i, r in enumerate(runs)]).astype(np.int64)
+        self.run_died = np.array([r.died for r in runs], dtype=bool)  # (R,) the run ended dead
+        # (N,) position of each recorded decision within its run (rows appended later, such as
+        # the demo's branch samples, have none: they come after the first len(position) rows)
+        self.position = np.concatenate([np.arange(r.n_decisions) for r in runs]).astype(np.int64)
 
     @classmethod
     def from_root(

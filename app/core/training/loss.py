@@ -30,32 +30,42 @@ def quantile_huber_loss(
     kappa: float = 1.0,
     *,
     sum_over_quantiles: bool = True,
+    weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Scalar loss.
 
     quantiles: [B, K] predicted quantiles (of the action taken).
-    target:    [B] scalar returns.
+    target:    [B] scalar returns, or [B, M] samples of each return's distribution
+               (QR-DQN's pairwise loss, e.g. a target network's quantiles).
     taus:      [K] quantile levels in (0, 1).
     kappa:     Huber threshold κ ≥ 0 (0: pure quantile loss).
+    weights:   [B, M] probability of each target sample (rows sum to 1); None: 1/M each.
     """
     if quantiles.ndim != 2:
         raise ValueError(f"quantiles must be [B, K], got {list(quantiles.shape)}")
     B, K = quantiles.shape
-    if target.shape != (B,):
-        raise ValueError(f"target must be [B]=[{B}], got {list(target.shape)}")
+    if target.ndim == 1:
+        target = target.unsqueeze(1)  # (B, 1)
+    if target.ndim != 2 or target.shape[0] != B:
+        raise ValueError(f"target must be [B]=[{B}] or [B, M], got {list(target.shape)}")
+    M = target.shape[1]
+    if weights is None:
+        weights = torch.full((B, M), 1.0 / M, dtype=quantiles.dtype, device=quantiles.device)
+    elif weights.shape != (B, M):
+        raise ValueError(f"weights must be [B, M]=[{B}, {M}], got {list(weights.shape)}")
     if taus.shape != (K,):
         raise ValueError(f"taus must be [K]=[{K}], got {list(taus.shape)}")
     if kappa < 0:
         raise ValueError(f"kappa must be ≥ 0, got {kappa}")
-    u = target.unsqueeze(1) - quantiles  # (B, K): > 0 where the quantile is too low
+    u = target.unsqueeze(1) - quantiles.unsqueeze(2)  # (B, K, M): > 0 where the quantile is too low
     abs_u = u.abs()
     if kappa == 0:
         scaled = abs_u
     else:
         huber = torch.where(abs_u <= kappa, 0.5 * u.pow(2), kappa * (abs_u - 0.5 * kappa))
-        scaled = huber / kappa  # (B, K)
-    weight = (taus.unsqueeze(0) - (u.detach() < 0).to(quantiles.dtype)).abs()  # (B, K)
-    loss = weight * scaled  # (B, K)
+        scaled = huber / kappa  # (B, K, M)
+    asym = (taus.view(1, K, 1) - (u.detach() < 0).to(quantiles.dtype)).abs()  # (B, K, M)
+    loss = (asym * scaled * weights.unsqueeze(1)).sum(dim=2)  # (B, K): expectation over the target
     if sum_over_quantiles:
         return loss.sum(dim=1).mean()
     return loss.mean()

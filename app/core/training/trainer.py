@@ -55,6 +55,7 @@ from app.core.model.dims import WINDOW
 from app.core.model.qnet import QNetConfig, TemporalQNet
 from app.core.training.install import install_model
 from app.core.training.loss import midpoint_taus, quantile_huber_loss, taken_quantiles
+from app.core.training.targets import Transitions, extract_bounds, mixed_targets, transitions
 from app.core.training.threads import ThreadTuner
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,17 @@ class TrainConfig:
     """when a folder holds runs of several encoders: train on this one's"""
     qnet: QNetConfig | None = None
     """architecture; None: the default with latent_dim taken from the data"""
+    targets: Literal["final", "stopping"] = "final"
+    """final: every decision's target is the run's final value (the seed's rule); stopping:
+    stay decisions bootstrap from the next decision's better action (Q-learning for optimal
+    stopping, `targets.py`)"""
+    td_lambda: float = 0.5
+    """stopping: weight of the recorded final value in each bootstrapped target (1 = final)"""
+    bootstrap_after: int = 2
+    """stopping: epochs trained on final values before the first bootstrapped targets"""
+    extract_bound_weight: float = 0.0
+    """weight of the penalty on extract means above the final value of an extracted run's
+    looting decisions (the loot carried never exceeds what was banked); 0: off"""
 
     def __post_init__(self) -> None:
         checks = [
@@ -131,6 +143,10 @@ class TrainConfig:
             (self.kappa >= 0, "kappa must be ≥ 0"),
             (self.value_scale is None or self.value_scale > 0, "value_scale must be > 0"),
             (self.precision in ("auto", "fp32", "bf16"), "precision must be auto, fp32 or bf16"),
+            (self.targets in ("final", "stopping"), "targets must be final or stopping"),
+            (0.0 <= self.td_lambda <= 1.0, "td_lambda must be in [0, 1]"),
+            (self.bootstrap_after >= 0, "bootstrap_after must be ≥ 0"),
+            (self.extract_bound_weight >= 0, "extract_bound_weight must be ≥ 0"),
         ]
         for ok, message in checks:
             if not ok:
@@ -351,23 +367,69 @@ class Trainer:
         return p
 
     def _batch(
-        self, ds: DecisionDataset, idx: np.ndarray, scale: float, device: torch.device
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self, ds: DecisionDataset, idx: np.ndarray, scale: float, device: torch.device,
+        goals: _Goals | None = None,
+    ) -> _Batch:
+        """Windows, actions and targets of decisions `idx`; without `goals`, each target is
+        the run's final value (what validation always scores)."""
         z = torch.from_numpy(ds.windows(idx)).to(device)  # (B, L, D) float32
         a = torch.from_numpy(ds.actions[idx]).to(device)  # (B,)
-        y = torch.from_numpy(ds.targets[idx] / np.float32(scale)).to(device)  # (B,) scaled
-        return z, a, y
+        if goals is None:
+            y = torch.from_numpy(ds.targets[idx] / np.float32(scale)).to(device)  # (B,) scaled
+            return _Batch(z, a, y, None, None)
+        w = torch.from_numpy(goals.weights[idx]).to(device)  # (B, M)
+        y = torch.from_numpy(goals.targets[idx]).to(device)  # (B, M) scaled
+        bound = torch.from_numpy(goals.bounds[idx]).to(device) if goals.bounds is not None else None
+        return _Batch(z, a, y, w, bound)
 
-    def _loss(
-        self, model: nn.Module, z: torch.Tensor, a: torch.Tensor, y: torch.Tensor,
-        taus: torch.Tensor, precision: str,
-    ) -> torch.Tensor:
+    def _loss(self, model: nn.Module, batch: _Batch, taus: torch.Tensor, precision: str) -> torch.Tensor:
         if precision == "bf16":
-            with torch.autocast(device_type=z.device.type, dtype=torch.bfloat16):
-                q = model(z)  # (B, A, K)
+            with torch.autocast(device_type=batch.z.device.type, dtype=torch.bfloat16):
+                q = model(batch.z)  # (B, A, K)
         else:
-            q = model(z)  # (B, A, K)
-        return quantile_huber_loss(taken_quantiles(q.float(), a), y, taus, self.config.kappa)
+            q = model(batch.z)  # (B, A, K)
+        q = q.float()
+        loss = quantile_huber_loss(taken_quantiles(q, batch.a), batch.y, taus, self.config.kappa,
+                                   weights=batch.w)
+        if batch.bound is not None and self.config.extract_bound_weight > 0:
+            over = torch.relu(q[:, 1, :].mean(dim=1) - batch.bound)  # (B,): inf bounds give 0
+            loss = loss + self.config.extract_bound_weight * over.pow(2).mean()
+        return loss
+
+    def _goals(
+        self, model: nn.Module, ds: DecisionDataset, scale: float, device: torch.device,
+        precision: str, epoch: int, tr: Transitions | None,
+    ) -> _Goals | None:
+        """This epoch's targets: None (final values) unless the config asks for more."""
+        cfg = self.config
+        if cfg.targets == "final" and cfg.extract_bound_weight == 0:
+            return None
+        q_next = None
+        if tr is not None and epoch > cfg.bootstrap_after:
+            q_next = self._predict_all(model, ds, device, precision)  # the target network
+        y, w = mixed_targets(ds, tr, q_next, scale, cfg.td_lambda) if tr is not None else (
+            (ds.targets / np.float32(scale))[:, None].astype(np.float32), np.ones((len(ds), 1), np.float32)
+        )
+        bounds = extract_bounds(ds, scale) if cfg.extract_bound_weight > 0 else None
+        return _Goals(y, w, bounds)
+
+    def _predict_all(
+        self, model: nn.Module, ds: DecisionDataset, device: torch.device, precision: str
+    ) -> np.ndarray:
+        """[N, 2, K] quantiles (scaled) of every decision from a frozen copy of `model`."""
+        model.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(ds), _EVAL_BATCH):
+                z = torch.from_numpy(ds.windows(np.arange(start, min(start + _EVAL_BATCH, len(ds))))).to(device)
+                if precision == "bf16":
+                    with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+                        q = model(z)
+                else:
+                    q = model(z)
+                out.append(q.float().to("cpu").numpy())
+        model.train()
+        return np.concatenate(out)
 
     def _probe(
         self, model: nn.Module, ds: DecisionDataset, idx: np.ndarray, scale: float,
@@ -376,8 +438,7 @@ class Trainer:
         """One forward + backward on a copy of the model; raise _DeviceFailed if it breaks."""
         try:
             probe = copy.deepcopy(model).to(device)
-            z, a, y = self._batch(ds, idx[:_PROBE_BATCH], scale, device)
-            self._loss(probe, z, a, y, taus, precision).backward()
+            self._loss(probe, self._batch(ds, idx[:_PROBE_BATCH], scale, device), taus, precision).backward()
             grads = [p.grad for p in probe.parameters() if p.grad is not None]
             if not grads:
                 raise RuntimeError("the backward pass produced no gradients")
@@ -418,8 +479,10 @@ class Trainer:
         train_seconds = 0.0
         samples = 0
         bad_epochs = 0
+        tr = transitions(ds) if cfg.targets == "stopping" else None
         for epoch in range(1, cfg.epochs + 1):
             epoch_start = time.perf_counter()
+            goals = self._goals(model, ds, scale, device, precision, epoch, tr)
             model.train()
             order = rng.permutation(train_idx)
             loss_sum, loss_n = 0.0, 0
@@ -429,12 +492,12 @@ class Trainer:
                     torch.set_num_threads(threads)
                 t0 = time.perf_counter()
                 idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                z, a, y = self._batch(ds, idx, scale, device)
+                batch = self._batch(ds, idx, scale, device, goals)
                 for group in opt.param_groups:
                     group["lr"] = self._lr_at(state.step, total_steps)
                 try:
                     opt.zero_grad(set_to_none=True)
-                    loss = self._loss(model, z, a, y, taus, precision)
+                    loss = self._loss(model, batch, taus, precision)
                     loss.backward()
                     if cfg.grad_clip > 0:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -500,8 +563,7 @@ class Trainer:
         with torch.no_grad():
             for start in range(0, len(idx), _EVAL_BATCH):
                 chunk = idx[start : start + _EVAL_BATCH]
-                z, a, y = self._batch(ds, chunk, scale, device)
-                total += float(self._loss(model, z, a, y, taus, precision).to("cpu")) * len(chunk)
+                total += float(self._loss(model, self._batch(ds, chunk, scale, device), taus, precision).to("cpu")) * len(chunk)
         return total / len(idx)
 
     def _progress(
@@ -554,6 +616,32 @@ class Trainer:
             model, out, ds, value_scale=scale, epoch=state.best_epoch,
             val_loss=state.best_val if state.best_val is not None else float("nan"), extra=extra,
         )
+
+
+@dataclass(frozen=True)
+class _Batch:
+    z: torch.Tensor
+    """[B, L, D] windows"""
+    a: torch.Tensor
+    """[B] actions taken"""
+    y: torch.Tensor
+    """[B] or [B, M] targets, scaled"""
+    w: torch.Tensor | None
+    """[B, M] target sample weights (None: [B] targets)"""
+    bound: torch.Tensor | None
+    """[B] upper bound of the extract mean (inf: none), or None"""
+
+
+@dataclass(frozen=True)
+class _Goals:
+    """One epoch's targets for every decision of the dataset."""
+
+    targets: np.ndarray
+    """[N, M] scaled"""
+    weights: np.ndarray
+    """[N, M] rows sum to 1"""
+    bounds: np.ndarray | None
+    """[N] extract-mean upper bounds (scaled, inf where none)"""
 
 
 @dataclass

@@ -66,7 +66,7 @@ def test_minimiser_is_the_quantile_for_small_kappa():
     [
         ((4,), (4,), (4,), r"quantiles must be \[B, K\]"),
         ((2, 4), (3,), (4,), r"target must be \[B\]=\[2\]"),
-        ((2, 4), (2, 1), (4,), r"target must be \[B\]"),
+        ((2, 4), (2, 1, 1), (4,), r"target must be \[B\]"),
         ((2, 4), (2,), (5,), r"taus must be \[K\]=\[4\]"),
     ],
 )
@@ -94,3 +94,17 @@ def test_midpoint_taus():
     assert midpoint_taus(4).tolist() == [0.125, 0.375, 0.625, 0.875]
     with pytest.raises(ValueError):
         midpoint_taus(0)
+
+
+def test_sample_targets_are_the_expectation_over_the_samples():
+    """A [B, M] target is the weighted mean of the losses against each sample (QR-DQN)."""
+    torch.manual_seed(0)
+    q, taus = torch.randn(3, 4), midpoint_taus(4)
+    y = torch.randn(3, 2)
+    both = quantile_huber_loss(q, y, taus, 0.5)
+    each = [quantile_huber_loss(q, y[:, m], taus, 0.5) for m in range(2)]
+    assert both == pytest.approx(float(sum(each) / 2), rel=1e-6)
+    w = torch.tensor([[1.0, 0.0]] * 3)
+    assert quantile_huber_loss(q, y, taus, 0.5, weights=w) == pytest.approx(float(each[0]), rel=1e-6)
+    with pytest.raises(ValueError, match="weights"):
+        quantile_huber_loss(q, y, taus, weights=torch.ones(3, 3))
