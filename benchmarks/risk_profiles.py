@@ -3,7 +3,9 @@
     python benchmarks/risk_profiles.py [--raids 60] [--seed 1000] [--rollouts 512] [--cache NPZ]
 
 Plays `--raids` autopilot raids (no rendering), takes the Monte-Carlo truth of every
-looting decision (16 true quantiles per action), and for each risk measure and parameter
+looting decision (16 true quantiles per action over the player mixture: what a perfect
+model could predict from the screen; and the EV of playing on as this run's own player
+does, which the scores are measured against), and for each risk measure and parameter
 prints how often it says extract, its agreement with the truly better action (by EV), its
 regret per decision, and the loot per raid and death rate of a player who follows it on
 the recorded path (leaves at its first EXTRACT; `app.demo.advice`). Then the hysteresis
@@ -46,10 +48,11 @@ def play(n_raids: int, seed: int, rollouts: int) -> tuple[list[Raid], list[np.nd
             if s.step and s.step % ap.decision_every == 0 and s.phase == Phase.LOOTING:
                 states.append(s)
             game.step(pilot(s))
-        truth = evaluate_many(states, n=rollouts, seed=seed + r)
+        truth = evaluate_many(states, n=rollouts, seed=seed + r)  # what a perfect model would predict
+        own = evaluate_many(states, n=rollouts, seed=seed + r + 1, policy=pilot.params)  # this player's habit
         raids.append(Raid(
             t_sec=np.array([s.time_s for s in states]),
-            ev_stay=np.array([t.ev_stay for t in truth]),
+            ev_stay=np.array([t.ev_stay for t in own]),
             ev_extract=np.array([t.ev_extract for t in truth]),
             p_died_extract=np.array([t.p_died_extract for t in truth]),
             loot=np.array([s.loot for s in states]),

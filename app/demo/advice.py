@@ -10,8 +10,16 @@ did (their habit), except leaving at the policy's first EXTRACT:
 - a policy that never says extract before the player left gets the raid's recorded
   outcome.
 
+A raid's score for leaving at i is the recorded outcome plus (EV extract − EV stay) at i,
+the same expectation as EV extract at i (given the path to i, the recorded outcome's
+expectation is EV stay at i), but paired with the habit: the difference from the habit
+carries only the truth's Monte-Carlo noise, not the luck of one raid. A single raid's
+score can therefore be below 0; means and intervals are what is reported.
+
 This is exact in expectation from the recorded raids plus the truth sidecar, with no
-extra simulation, because the truth's "stay" is "keep playing as the player does".
+extra simulation, because the sidecar's `ev_stay_own` is "keep playing as this player
+does" (rolled out with the run's own hidden autopilot parameters). The oracle is
+Monte-Carlo greedy against that: it knows the hidden state and the player's habit.
 
 Scores, each with a run-bootstrap 95 % interval:
 - **loot per raid** following the policy;
@@ -51,7 +59,7 @@ class Raid:
     t_sec: NDArray[np.float64]
     """[n] run-clock time of each decision"""
     ev_stay: NDArray[np.float64]
-    """[n] true EV of staying (playing on as the player does)"""
+    """[n] true EV of staying: playing on as this player does (their own hidden habit)"""
     ev_extract: NDArray[np.float64]
     """[n] true EV of extracting now"""
     p_died_extract: NDArray[np.float64]
@@ -225,8 +233,11 @@ def _per_raid(raids: Sequence[Raid], says: Sequence[NDArray[np.bool_]]) -> tuple
             raise ValueError(f"raid {j}: advice for {s.shape[0]} decisions, it has {len(r.t_sec)}")
         hit = np.flatnonzero(s)
         if hit.size:
+            # the habit's recorded outcome plus what leaving at i gains over playing on from
+            # there: unbiased (E[outcome | s_i] = EV stay at i) and paired with the habit
             i = int(hit[0])
-            loot[j], died[j] = r.ev_extract[i], r.p_died_extract[i]
+            loot[j] = r.value + r.ev_extract[i] - r.ev_stay[i]
+            died[j] = r.p_died_extract[i]
         else:
             loot[j], died[j] = r.value, float(r.died)
         best = np.maximum(r.ev_stay, r.ev_extract)

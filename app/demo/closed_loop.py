@@ -123,7 +123,8 @@ def play_raid(
     if snapshots:
         # MC greedy from the hidden state at every tick, rolled out together (same answers as
         # deciding tick by tick: each state's truth does not depend on the others)
-        truths = evaluate_many([g.state for g in snapshots], n=oracle_rollouts, seed=seed, autopilot=cfg.autopilot)
+        truths = evaluate_many([g.state for g in snapshots], n=oracle_rollouts, seed=seed, autopilot=cfg.autopilot,
+                               policy=src.autopilot.params)  # staying on = this player's own habit
         first = next((i for i, t in enumerate(truths) if t.ev_extract > t.ev_stay), None)
         if first is not None:
             out[ORACLE] = _walk_out(snapshots[first])

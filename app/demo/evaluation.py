@@ -84,6 +84,8 @@ class HeldOut:
     """[R] each run's recorded outcome: loot banked, 0 when died"""
     run_died: NDArray[np.bool_]
     """[R] each run ended dead"""
+    ev_stay_own: NDArray[np.float64]
+    """[N] true EV of playing on as this run's own player does (the mixture's in older sidecars)"""
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,7 @@ def read_truth(run_dir: Path) -> dict[str, NDArray[np.float64]]:
 def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
     """Every held-out run under `root` with a truth sidecar, as windows + truth."""
     wins, evs, eve, dl, dr, ri = [], [], [], [], [], []
-    ts, pde, loot = [], [], []
+    ts, pde, loot, own = [], [], [], []
     values: list[float] = []
     died: list[bool] = []
     encoders = set()
@@ -302,6 +304,7 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
         dr.append(np.stack([truth["draws_stay"], truth["draws_extract"]], axis=1))  # (N, 2, d)
         ri.append(np.full(len(f), len(values), dtype=np.int64))
         ts.append(f / float(info.fps))
+        own.append(truth.get("ev_stay_own", truth["ev_stay"]))
         # older sidecars lack these: estimate from the outcome draws / leave unknown
         pde.append(truth["p_died_extract"] if "p_died_extract" in truth else (truth["draws_extract"] <= 0).mean(axis=1))
         loot.append(truth.get("loot", np.full(len(f), np.nan)))
@@ -315,7 +318,7 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
         np.concatenate(wins), np.concatenate(evs), np.concatenate(eve), np.concatenate(dl),
         np.concatenate(dr), np.concatenate(ri), encoders.pop(),
         np.concatenate(ts), np.concatenate(pde), np.concatenate(loot),
-        np.array(values, dtype=np.float64), np.array(died, dtype=bool),
+        np.array(values, dtype=np.float64), np.array(died, dtype=bool), np.concatenate(own),
     )
 
 
@@ -347,7 +350,7 @@ def heldout_raids(held: HeldOut) -> list[Raid]:
     out = []
     for r in range(len(held.run_value)):
         m = held.run_index == r
-        out.append(Raid(held.t_sec[m], held.ev_stay[m], held.ev_extract[m], held.p_died_extract[m],
+        out.append(Raid(held.t_sec[m], held.ev_stay_own[m], held.ev_extract[m], held.p_died_extract[m],
                         held.loot[m], float(held.run_value[r]), bool(held.run_died[r])))
     return out
 

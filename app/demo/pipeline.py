@@ -83,6 +83,7 @@ from app.demo.hooks import sim_frames
 from app.demo.sim import (
     TAUS,
     AutopilotConfig,
+    AutopilotParams,
     GameState,
     Phase,
     SimConfig,
@@ -249,7 +250,8 @@ def generate_runs(
         looting = np.array([f for f in dec if states[f].phase == Phase.LOOTING], dtype=np.int64)
         looting_states = [states[f] for f in looting]
         if truth:
-            write_truth(info.path / TRUTH_FILE, looting, looting_states, cfg, seed=raid_seed)
+            write_truth(info.path / TRUTH_FILE, looting, looting_states, cfg, seed=raid_seed,
+                        player=src.autopilot.params)
         elif cfg.branch_samples > 0:
             write_branches(info.path / BRANCHES_FILE, looting, looting_states, cfg, seed=raid_seed)
         t4 = time.perf_counter()
@@ -267,10 +269,18 @@ def generate_runs(
 
 
 def write_truth(
-    path: Path, frame_idx: NDArray[np.int64], states: Sequence[GameState], cfg: GenConfig, *, seed: int
+    path: Path, frame_idx: NDArray[np.int64], states: Sequence[GameState], cfg: GenConfig, *, seed: int,
+    player: AutopilotParams | None = None,
 ) -> Path:
-    """The truth sidecar of one run's looting decisions (see the module docstring)."""
+    """The truth sidecar of one run's looting decisions (see the module docstring).
+
+    `player`: this run's own autopilot parameters. Besides the truth of the player mixture
+    (what the frames can tell, for calibration), the sidecar then holds `ev_stay_own`: the
+    EV of playing on as *this* player does, which is what following advice on the
+    recorded path is scored against (`app.demo.advice`)."""
     truths = evaluate_many(list(states), n=cfg.truth_n, seed=seed, autopilot=cfg.autopilot, keep_samples=True)
+    own = (evaluate_many(list(states), n=cfg.truth_n, seed=seed + 1, autopilot=cfg.autopilot, policy=player)
+           if player is not None else None)
     rng = np.random.default_rng(seed)
     d = cfg.outcome_draws
 
@@ -287,6 +297,7 @@ def write_truth(
             "delta": pa.array([t.delta for t in truths], pa.float64()),
             "se_delta": pa.array([t.se_delta for t in truths], pa.float64()),
             "p_died_stay": pa.array([t.p_died_stay for t in truths], pa.float64()),
+            **({"ev_stay_own": pa.array([t.ev_stay for t in own], pa.float64())} if own is not None else {}),
             "p_died_extract": pa.array([t.p_died_extract for t in truths], pa.float64()),
             # what the HUD shows (the fixed rules' inputs), not given to any model
             "loot": pa.array([s.loot for s in states], pa.float64()),

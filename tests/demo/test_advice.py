@@ -44,12 +44,13 @@ def test_known_values_of_the_table():
     habit, oracle, ext = t.row(HABIT), t.row(ORACLE), t.row("always extract")
     # habit: the recorded outcomes (died with nothing, banked 180)
     assert habit.loot.mean == pytest.approx(90.0) and habit.death_rate == pytest.approx(0.5)
-    # oracle: raid a leaves at decision 1 (90 > 80) and dies there with 5 %; raid b never leaves
-    assert oracle.loot.mean == pytest.approx(135.0) and oracle.death_rate == pytest.approx(0.025)
+    # oracle: raid a leaves at decision 1 (90 > 80) and dies there with 5 %: its recorded
+    # outcome 0 plus the gain 90 − 80; raid b never leaves: 180
+    assert oracle.loot.mean == pytest.approx(95.0) and oracle.death_rate == pytest.approx(0.025)
     assert oracle.regret.mean == 0.0 and oracle.gain_share.mean == pytest.approx(1.0)
-    # always extract: 60 and 50; share (55 − 90) / (135 − 90)
-    assert ext.loot.mean == pytest.approx(55.0)
-    assert ext.gain_share.mean == pytest.approx(-35.0 / 45.0)
+    # always extract: a 0 + (60 − 100), b 180 + (50 − 200); share (−5 − 90) / (95 − 90)
+    assert ext.loot.mean == pytest.approx(-5.0)
+    assert ext.gain_share.mean == pytest.approx(-95.0 / 5.0)
     # regret of staying: raid a (0 + 10 + 45), raid b 0, over 5 decisions
     assert habit.regret.mean == pytest.approx(11.0)
     # extracting everywhere: a (40 + 0 + 0), b (150 + 50)
@@ -76,7 +77,7 @@ def test_adviser_rows_use_the_engine_adviser():
     pol = standard_policies(rs, q, loot_threshold=90.0, hysteresis=NO_HYSTERESIS)
     t = policy_table(rs, pol, n_boot=100)
     assert t.row("ArcX neutral").loot.mean == pytest.approx(t.row(ORACLE).loot.mean)
-    # with a long hold the same advice comes one tick later in raid a: it banks 95
+    # with a long hold the same advice comes one tick later in raid a
     held = adviser_says(rs, q, Adviser("neutral", Hysteresis(hold_s=0.5, margin=1.0)))
     np.testing.assert_array_equal(held[0], [False, False, True])
     np.testing.assert_array_equal(loot_rule_says(rs, 95.0)[0], [False, True, True])
