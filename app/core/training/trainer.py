@@ -117,15 +117,17 @@ class TrainConfig:
     """when a folder holds runs of several encoders: train on this one's"""
     qnet: QNetConfig | None = None
     """architecture; None: the default with latent_dim taken from the data"""
-    targets: Literal["final", "stopping"] = "final"
+    targets: Literal["final", "stopping"] = "stopping"
     """final: every decision's target is the run's final value (the seed's rule); stopping:
     stay decisions bootstrap from the next decision's better action (Q-learning for optimal
-    stopping, `targets.py`)"""
+    stopping, `targets.py`). Measured on 60 demo raids from pixels: with final values the
+    advice said extract at 100 % of looting decisions (6 loot per raid against the habit's
+    626); with stopping targets and the extract bound, never (= the habit)"""
     td_lambda: float = 0.5
     """stopping: weight of the recorded final value in each bootstrapped target (1 = final)"""
     bootstrap_after: int = 2
     """stopping: epochs trained on final values before the first bootstrapped targets"""
-    extract_bound_weight: float = 0.0
+    extract_bound_weight: float = 1.0
     """weight of the penalty on extract means above the final value of an extracted run's
     looting decisions (the loot carried never exceeds what was banked); 0: off"""
 

@@ -45,7 +45,10 @@ def two_group_runs(n_runs: int, seed: int = 0) -> list[RunData]:
 
 
 def config(**kw) -> TrainConfig:
-    base = dict(epochs=3, batch_size=64, lr=3e-3, qnet=TINY, num_threads=1, precision="fp32", device="cpu")
+    # the quantile regression itself, on final-value targets (the stopping targets and the
+    # extract bound are tested in test_targets.py and by the demo)
+    base = dict(epochs=3, batch_size=64, lr=3e-3, qnet=TINY, num_threads=1, precision="fp32", device="cpu",
+                targets="final", extract_bound_weight=0.0)
     return TrainConfig(**{**base, **kw})
 
 
