@@ -145,7 +145,10 @@ def test_the_demo_scores_every_policy_on_loot_per_raid(demo: tuple[Path, object]
     assert table.n_raids == 5
     # the oracle has no regret by construction; leaving at once banks almost nothing
     assert table.row(ORACLE).regret.mean == 0.0
-    assert table.row("always extract").loot.mean < 0.2 * table.row(HABIT).loot.mean
+    # MC greedy against the player's own habit never loses to it (a gain ≥ 0 per raid);
+    # leaving at once throws the haul away: far more regret than staying (truth only, no luck)
+    assert table.row(ORACLE).loot.mean >= table.row(HABIT).loot.mean
+    assert table.row("always extract").regret.mean > 5 * table.row(HABIT).regret.mean
     for r in table.rows:
         assert r.loot.lo <= r.loot.mean <= r.loot.hi and 0.0 <= r.death_rate <= 1.0
     assert (root / ASSISTED_MODEL_FILE).is_file() and result.model_path.name == "qnet.safetensors"
