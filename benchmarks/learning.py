@@ -30,6 +30,7 @@ from _common import machine_line  # noqa: E402
 
 from app.core.data import store  # noqa: E402
 from app.core.data.dataset import DecisionDataset, load_run  # noqa: E402
+from app.core.errors import DataError  # noqa: E402
 from app.core.model.checkpoint import load_checkpoint  # noqa: E402
 from app.core.model.ev import Hysteresis  # noqa: E402
 from app.core.training.trainer import Trainer  # noqa: E402
@@ -82,7 +83,14 @@ def main() -> int:
     held = load_heldout(args.root / "heldout")
     infos = sorted((r for r in store.list_runs(args.root / "train") if r.outcome is not None),
                    key=lambda r: r.started_at)
-    runs = [load_run(r.path, r) for r in infos[:n_max]]
+    runs = []
+    for r in infos:
+        try:
+            runs.append(load_run(r.path, r))
+        except DataError as exc:  # e.g. a raid that ended before its first decision
+            print(f"skipping a training raid: {exc}")
+        if len(runs) == n_max:
+            break
     hyst = Hysteresis()
     curve = []
     for n in sorted(args.points):

@@ -243,3 +243,29 @@ def test_every_config_field_is_documented():
         }
         names = {f.name for f in fields(getattr(trainer_module, cls))}
         assert names <= documented, names - documented
+
+
+def test_pessimism_term_known_value_and_direction():
+    """The conservative term is logsumexp over the actions' means minus the taken one's:
+    ln 2 when they are equal; its gradient lowers the action the data did not take."""
+    from app.core.training.trainer import _Batch
+
+    class Fixed(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.q = torch.nn.Parameter(torch.ones(1, 2, K))
+
+        def forward(self, z):  # noqa: ANN001
+            return self.q.expand(z.shape[0], 2, K)
+
+    taus = torch.as_tensor(quantile_midpoints(K), dtype=torch.float32)
+    batch = _Batch(torch.zeros(1, L, D), torch.zeros(1, dtype=torch.long), torch.ones(1, 1),
+                   torch.ones(1, 1), None)
+    base = Trainer(config(conservative_weight=0.0))._loss(Fixed(), batch, taus, "fp32")
+    model = Fixed()
+    loss = Trainer(config(conservative_weight=2.0))._loss(model, batch, taus, "fp32")
+    assert float(loss - base) == pytest.approx(2.0 * np.log(2.0), rel=1e-5)
+    loss.backward()
+    assert (model.q.grad[0, 1] > 0).all()  # descent lowers extract, the action not taken
+    with pytest.raises(ValueError, match="conservative_weight"):
+        TrainConfig(conservative_weight=-1.0)
