@@ -7,7 +7,6 @@ runs the tray starts and ends are real runs on disk, labelled through the real s
 
 import numpy as np
 import pytest
-from coretypes import ev_tick, notice, train_result
 from PyQt6.QtWidgets import QApplication
 
 from app.core.config import Settings, load_settings
@@ -21,6 +20,7 @@ from app.ui.overlay import OverlayMode, OverlayWindow
 from app.ui.runs_view import CoreRunStore
 from app.ui.tray import TrayIcon
 from app.workers.bridge import EngineBridge
+from tests.coretypes import ev_tick, notice, train_result
 
 pytestmark = pytest.mark.gui
 

@@ -4,9 +4,9 @@ import datetime as dt
 from dataclasses import replace
 
 import pytest
-from coretypes import run_info
 
 from app.ui.runs_view import RunsView, format_duration, format_started, row_texts, run_length
+from tests.coretypes import run_info
 
 pytestmark = pytest.mark.gui
 

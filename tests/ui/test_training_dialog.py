@@ -1,8 +1,6 @@
 """Training dialog against a scripted worker: start, progress, cancel, finish, errors."""
 
 import pytest
-from coretypes import run_info, train_result
-from coretypes import train_progress as Progress
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
@@ -13,6 +11,8 @@ from app.ui.training_dialog import (
     result_metrics,
     summarise_runs,
 )
+from tests.coretypes import run_info, train_result
+from tests.coretypes import train_progress as Progress
 
 pytestmark = pytest.mark.gui
 

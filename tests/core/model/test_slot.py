@@ -13,6 +13,7 @@ from app.core.model.checkpoint import CheckpointMeta
 from app.core.model.qnet import QNetConfig
 from app.core.model.slot import ModelSlot, model_path
 from app.core.training.trainer import TrainResult
+from tests.coretypes import train_result
 
 META = CheckpointMeta(
     config=QNetConfig(),
@@ -65,24 +66,8 @@ class FakeLoader:
 
 
 def result(path: Path | None, previous: Path | None = None, stopped: str = "completed") -> TrainResult:
-    return TrainResult(
-        stopped=stopped,  # type: ignore[arg-type]
-        checkpoint_path=path,
-        previous_path=previous,
-        best_epoch=3,
-        best_val_loss=0.0123,
-        epochs_run=3,
-        value_scale=1.0,
-        device="cpu",
-        precision="fp32",
-        n_train=10,
-        n_val=2,
-        n_train_runs=4,
-        n_val_runs=1,
-        encoder_id="enc",
-        seconds=1.0,
-        samples_per_s=10.0,
-    )
+    return train_result(stopped=stopped, checkpoint_path=path, previous_path=previous, best_epoch=3,
+                        best_val_loss=0.0123, epochs_run=3)
 
 
 def write(path: Path, text: str) -> Path:
