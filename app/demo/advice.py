@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.model.ev import RISK_ORDER, Adviser, Hysteresis
+from app.core.model.ev import RISK_ORDER, Adviser, Hysteresis, shown_advice
 from app.demo.sim.autopilot import Autopilot, AutopilotConfig
 from app.demo.sim.game import Game, Phase, SimConfig
 
@@ -157,14 +157,7 @@ def adviser_says(
 ) -> list[NDArray[np.bool_]]:
     """What `adviser` shows (EXTRACT?) at every decision of each raid, from predicted
     quantiles [n, 2, K] in loot units per raid; the adviser is reset at each raid start."""
-    out = []
-    for raid, q in zip(raids, quantiles, strict=True):
-        if len(q) != len(raid.t_sec):
-            raise ValueError(f"{len(q)} predictions for a raid of {len(raid.t_sec)} decisions")
-        adviser.reset()
-        out.append(np.array([adviser.tick(q[i], float(raid.t_sec[i])).advice == "extract"
-                             for i in range(len(q))], dtype=bool))
-    return out
+    return [shown_advice(q, raid.t_sec, adviser) for raid, q in zip(raids, quantiles, strict=True)]
 
 
 def oracle_says(raids: Sequence[Raid]) -> list[NDArray[np.bool_]]:
@@ -313,9 +306,8 @@ def _rows(
     per: Mapping[str, tuple[NDArray[np.float64], ...]], n_dec: NDArray[np.float64], n_boot: int, seed: int
 ) -> tuple[Row, ...]:
     """Rows with paired run-bootstrap intervals; `per` maps a policy to (loot, died,
-    regret sum, extract count) per raid; the first entry is the habit, ORACLE (if any)
-    is what the shares are measured against."""
-    habit_loot = next(iter(per.values()))[0]
+    regret sum, extract count) per raid; shares are measured from HABIT to ORACLE (if any)."""
+    habit_loot = per[HABIT][0]
     oracle_loot = per[ORACLE][0] if ORACLE in per else None
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(habit_loot), size=(n_boot, len(habit_loot)))  # (B, R)

@@ -38,7 +38,7 @@ import torch
 from numpy.typing import NDArray
 
 from app.core.data import store
-from app.core.data.dataset import load_run
+from app.core.data.dataset import load_run, window_rows
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
 from app.core.model.dims import WINDOW
@@ -296,7 +296,7 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
             continue
         if f.max() >= len(run.latents):
             raise DataError(f"run {info.run_id}: the truth refers to frames the run does not have")
-        idx = np.maximum(f[:, None] - np.arange(window - 1, -1, -1)[None, :], 0)  # (N, L), padded as the dataset
+        idx = window_rows(f, 0, window)  # (N, L), padded as the dataset
         wins.append(run.latents[idx].astype(np.float32))
         evs.append(truth["ev_stay"])
         eve.append(truth["ev_extract"])

@@ -67,7 +67,7 @@ from numpy.typing import NDArray
 
 from app.core.atomic import atomic_path
 from app.core.data import store
-from app.core.data.dataset import DecisionDataset, RunData, load_run
+from app.core.data.dataset import DecisionDataset, RunData, load_run, window_rows
 from app.core.data.recorder import RunRecorder
 from app.core.errors import DataError
 from app.core.model.dims import WINDOW
@@ -361,14 +361,13 @@ def add_branches(ds: DecisionDataset, runs: Sequence[RunData], run_dirs: Sequenc
     kept = [(r, d) for r, d in zip(runs, run_dirs, strict=True) if r.n_decisions]  # as DecisionDataset
     offsets = np.cumsum([0] + [len(r.latents) for r, _ in kept[:-1]])
     wi, ac, tg, ri = [], [], [], []
-    lags = np.arange(ds.window - 1, -1, -1)[None, :]
     for i, ((run, run_dir), off) in enumerate(zip(kept, offsets, strict=True)):
         f, a, y = read_branches(run_dir)
         if len(f) == 0:
             continue
         if f.max() >= len(run.latents):
             raise DataError(f"run {run.run_id}: branch samples refer to frames the run does not have")
-        wi.append(np.maximum(off + f[:, None] - lags, off))
+        wi.append(window_rows(off + f, off, ds.window))
         ac.append(a)
         tg.append(y)
         ri.append(np.full(len(f), i, dtype=np.int64))

@@ -71,5 +71,6 @@ def test_a_model_that_always_stays_is_the_habit(tmp_path):
     for p in ("safe", "neutral", "aggressive"):
         assert table.row(f"ArcX {p}").loot.mean == habit.loot.mean
     assert table.n_raids == 3 and seconds > 0
-    assert table.row(ORACLE).death_rate <= 1.0
+    # the oracle row is there, scored on the same raids (its value is the simulator's)
+    assert [r.name for r in table.rows][:2] == [HABIT, ORACLE]
     assert "closed loop" in table.render()

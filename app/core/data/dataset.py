@@ -72,6 +72,14 @@ class RunData:
         return len(self.decision_rows)
 
 
+def window_rows(newest: np.ndarray, start: np.ndarray | int, window: int) -> np.ndarray:
+    """[N, L] row indices of the L frames ending at each `newest` row, left-padded by
+    repeating row `start` (the run's first frame) as the live `LatentRing` pads."""
+    newest = np.asarray(newest, dtype=np.int64)
+    lags = np.arange(window - 1, -1, -1, dtype=np.int64)[None, :]  # (1, L): oldest first
+    return np.maximum(newest[:, None] - lags, np.asarray(start, dtype=np.int64).reshape(-1, 1))
+
+
 def _scan(path: Path, columns: list[str]) -> pl.DataFrame:
     try:
         return pl.scan_parquet(path).select(columns).collect()
@@ -156,7 +164,7 @@ class DecisionDataset:
         starts = np.concatenate([np.full(r.n_decisions, off) for r, off in zip(runs, offsets, strict=True)])
         ends = np.concatenate([r.decision_rows + off for r, off in zip(runs, offsets, strict=True)])
         # (N, L): the L rows ending at each decision's newest frame, clipped at its run's start
-        self.window_index = np.maximum(ends[:, None] - np.arange(window - 1, -1, -1)[None, :], starts[:, None])
+        self.window_index = window_rows(ends, starts, window)
         self.actions = np.concatenate([r.actions for r in runs]).astype(np.int64)
         self.targets = np.concatenate([np.full(r.n_decisions, r.target) for r in runs]).astype(np.float32)
         self.run_index = np.concatenate([np.full(r.n_decisions, i) for i, r in enumerate(runs)]).astype(np.int64)

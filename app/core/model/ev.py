@@ -318,22 +318,22 @@ class Adviser:
         return replace(est, advice=self._shown)
 
 
-def first_extract(
+def shown_advice(
     quantiles: NDArray[np.float64],
     t_sec: NDArray[np.float64],
     adviser: Adviser,
     *,
     value_scale: float = 1.0,
-) -> int | None:
-    """Index of the first tick of one run (quantiles [T, 2, K], times [T]) at which
-    `adviser` shows EXTRACT, or None. Resets the adviser first."""
+) -> NDArray[np.bool_]:
+    """Does `adviser` show EXTRACT at each tick of one run? quantiles [T, 2, K], times [T]
+    → bool [T]. Resets the adviser first (a run starts on "stay")."""
     q = np.asarray(quantiles, dtype=np.float64)
     if q.ndim != 3 or q.shape[1] != len(ACTIONS):
         raise ValueError(f"expected quantiles of shape [T, 2, K], got {list(q.shape)}")
     if len(t_sec) != q.shape[0]:
         raise ValueError(f"{q.shape[0]} ticks of quantiles but {len(t_sec)} times")
     adviser.reset()
-    for i in range(q.shape[0]):
-        if adviser.tick(q[i], float(t_sec[i]), value_scale=value_scale).advice == "extract":
-            return i
-    return None
+    return np.array(
+        [adviser.tick(q[i], float(t_sec[i]), value_scale=value_scale).advice == "extract" for i in range(len(q))],
+        dtype=bool,
+    )

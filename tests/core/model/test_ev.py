@@ -10,7 +10,6 @@ from app.core.model.ev import (
     Hysteresis,
     compute_ev,
     distortion_weights,
-    first_extract,
     loss_probability,
     next_risk,
     quantile_at,
@@ -18,6 +17,7 @@ from app.core.model.ev import (
     risk_eta,
     risk_name,
     risk_value,
+    shown_advice,
     wang,
 )
 
@@ -177,11 +177,16 @@ def test_hysteresis_margin_switches_at_once():
         Hysteresis(margin=float("nan"))
 
 
-def test_first_extract_on_a_run():
+def test_shown_advice_on_a_run():
     q = np.stack([_q(s, 100) for s in [120, 110, 90, 85, 80]])
     t = np.arange(5) * 0.5
-    assert first_extract(q, t, Adviser("neutral", NO_HYSTERESIS)) == 2
-    assert first_extract(q, t, Adviser("neutral", Hysteresis(hold_s=1.0, margin=1.0))) == 4
-    assert first_extract(q[:2], t[:2], Adviser("neutral")) is None
+
+    def first(says: np.ndarray) -> int | None:
+        hits = np.flatnonzero(says)
+        return int(hits[0]) if hits.size else None
+
+    assert first(shown_advice(q, t, Adviser("neutral", NO_HYSTERESIS))) == 2
+    assert first(shown_advice(q, t, Adviser("neutral", Hysteresis(hold_s=1.0, margin=1.0)))) == 4
+    assert first(shown_advice(q[:2], t[:2], Adviser("neutral"))) is None
     with pytest.raises(ValueError):
-        first_extract(q, t[:3], Adviser())
+        shown_advice(q, t[:3], Adviser())
