@@ -215,6 +215,10 @@ class DecisionDataset:
         """[B, L, D] float32 windows of decisions `indices`."""
         return self.frames[self.window_index[np.asarray(indices)]].astype(np.float32)
 
+    def frame_rows(self, indices: np.ndarray) -> np.ndarray:
+        """Sorted rows of `frames` that the windows of decisions `indices` read."""
+        return np.unique(self.window_index[np.asarray(indices)])
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, int, float]:
         if not -len(self) <= i < len(self):
             raise IndexError(i)

@@ -34,8 +34,10 @@ from app.core.errors import CheckpointCorruptError, CheckpointError, CheckpointM
 from app.core.model.qnet import QNetConfig, TemporalQNet
 
 QNET_FORMAT = "arcx-qnet"
-QNET_FORMAT_VERSION = 1
-
+QNET_FORMAT_VERSION = 2
+"""2: the input standardisation (`input_mean`, `input_std`) is saved with the weights; a
+version-1 file loads with the identity, which is what it was trained with."""
+_V1_DEFAULTS = ("input_mean", "input_std")
 
 def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 over (name, dtype, shape, bytes) of every tensor, in name order."""
@@ -212,6 +214,8 @@ def load_checkpoint(
     except ValueError as exc:
         raise CheckpointMismatchError(f"{path.name}: {exc}") from exc
     expected = model.state_dict()
+    if int(raw["format_version"]) < 2:
+        tensors = {**{k: expected[k] for k in _V1_DEFAULTS}, **tensors}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:

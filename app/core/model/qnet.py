@@ -1,12 +1,20 @@
 """TemporalQNet: a window of frame latents → quantiles of the final value per action.
 
-    z [B, L, D] → 2-layer BiGRU (H per direction) → [B, L, 2H]
+    z [B, L, D] → standardise per dimension ((z − input_mean) / input_std)
+      → 2-layer BiGRU (H per direction) → [B, L, 2H]
       → attention pooling (Linear(2H, attn) → Tanh → Linear(attn, 1) → softmax over L)
       → [B, 2H] → LayerNorm → Linear(2H, head) + ReLU + Dropout → Linear(head, A·K)
       → [B, A, K]
 
 A Transformer encoder can replace the BiGRU (`arch="transformer"`); everything after
 the sequence model is shared.
+
+The standardisation is part of the model: `input_mean` and `input_std` are buffers saved
+with the weights, fitted by the trainer on its training frames (`set_input_stats`). The
+encoder's latents are small and uneven (a random-init ResNet-34's pooled features have
+per-dimension spreads from 1e-6 to 0.03; ImageNet weights give other scales); fed raw,
+the GRU's gates barely move and the net learns the average outcome instead of the state.
+A fresh net has the identity (mean 0, std 1).
 """
 
 from __future__ import annotations
@@ -99,6 +107,24 @@ class TemporalQNet(nn.Module):
             nn.Dropout(cfg.dropout),
             nn.Linear(cfg.head_dim, cfg.num_actions * cfg.num_quantiles),
         )
+        self.register_buffer("input_mean", torch.zeros(cfg.latent_dim))
+        self.register_buffer("input_std", torch.ones(cfg.latent_dim))
+
+    input_mean: torch.Tensor
+    input_std: torch.Tensor
+
+    def set_input_stats(self, frames: torch.Tensor, floor: float = 0.1) -> None:
+        """Fit the input standardisation on training latents `frames` [N, D].
+
+        A dimension's std is floored at `floor` × the median std, so a (nearly) constant
+        dimension is not blown up into noise at inference."""
+        if frames.ndim != 2 or frames.shape[1] != self.config.latent_dim or len(frames) < 2:
+            raise ValueError(f"need latents [N ≥ 2, {self.config.latent_dim}], got {list(frames.shape)}")
+        x = frames.detach().to(torch.float64)
+        mean, std = x.mean(dim=0), x.std(dim=0)
+        std = torch.clamp(std, min=max(float(std.median()) * floor, 1e-12))
+        self.input_mean.copy_(mean.to(self.input_mean))
+        self.input_std.copy_(std.to(self.input_std))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z: [B, L, D] float → quantiles [B, A, K]."""
@@ -109,6 +135,7 @@ class TemporalQNet(nn.Module):
         B, L, D = z.shape
         if L < 1:
             raise ValueError("the latent window is empty (L = 0)")
+        z = (z - self.input_mean) / self.input_std
         if isinstance(self.seq, nn.GRU):
             h, _ = self.seq(z)  # (B, L, 2H)
         else:

@@ -138,6 +138,10 @@ class TrainConfig:
     demo's 13 raids: without it the advice said extract at 98 % of looting decisions (18
     loot per raid against the habit's 548), with 0.3 or 1.0 never (= the habit)"""
 
+    standardize_inputs: bool = True
+    """fit the Q-net's input standardisation on the training frames (see `qnet.py`);
+    False keeps the identity (raw latents), as before format 2"""
+
     def __post_init__(self) -> None:
         checks = [
             (self.epochs >= 1, "epochs must be ≥ 1"),
@@ -474,6 +478,8 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         model = TemporalQNet(qcfg)
+        if cfg.standardize_inputs:
+            model.set_input_stats(torch.from_numpy(ds.frames[ds.frame_rows(train_idx)].astype(np.float32)))
         precision = self._precision(device)
         taus_cpu = midpoint_taus(qcfg.num_quantiles)
         if device.type != "cpu":

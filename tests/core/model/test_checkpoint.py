@@ -140,3 +140,22 @@ def test_newer_format_and_bad_metadata(saved, tmp_path):
 def test_atomic_write_leaves_no_temp_files(saved):
     _, path = saved
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_input_stats_are_saved_and_a_version_1_file_loads_with_the_identity(saved, tmp_path):
+    model, path = saved
+    model.set_input_stats(torch.randn(100, 16) * 0.02 + 0.3)
+    p = save_checkpoint(tmp_path / "std.safetensors", model, encoder_id="abc123", value_scale=1.0, epoch=1,
+                        val_loss=0.0)
+    loaded, _ = load_checkpoint(p)
+    assert torch.equal(loaded.input_mean, model.input_mean) and torch.equal(loaded.input_std, model.input_std)
+    # a file from before the standardisation (format 1) has no stats: it was trained on raw latents
+    _, meta = read_tensors(p)
+    old = {k: v for k, v in model.state_dict().items() if not k.startswith("input_")}
+    p1 = write_tensors(tmp_path / "v1.safetensors", old, {**meta, "format_version": "1"})
+    loaded, _ = load_checkpoint(p1)
+    assert torch.equal(loaded.input_mean, torch.zeros(16)) and torch.equal(loaded.input_std, torch.ones(16))
+    # a format-2 file without them is damaged, not old
+    p2 = write_tensors(tmp_path / "v2.safetensors", old, meta)
+    with pytest.raises(CheckpointMismatchError, match="missing"):
+        load_checkpoint(p2)

@@ -51,3 +51,32 @@ def test_config_round_trip_and_unknown_fields():
         QNetConfig.from_dict({**cfg.to_dict(), "layers": 3})
     with pytest.raises(ValueError, match="arch"):
         TemporalQNet(QNetConfig(arch="lstm"))  # type: ignore[arg-type]
+
+
+def test_input_standardisation_is_fitted_floored_and_applied():
+    torch.manual_seed(0)
+    cfg = QNetConfig(latent_dim=4, hidden=8, num_layers=1, attn_dim=8, head_dim=8)
+    net = TemporalQNet(cfg).eval()
+    assert torch.equal(net.input_mean, torch.zeros(4)) and torch.equal(net.input_std, torch.ones(4))
+    frames = torch.randn(500, 4) * torch.tensor([0.02, 0.01, 0.03, 0.0]) + torch.tensor([0.5, -1.0, 0.0, 7.0])
+    net.set_input_stats(frames)
+    assert torch.allclose(net.input_mean, frames.mean(0), atol=1e-6)
+    assert torch.allclose(net.input_std[:3], frames.std(0)[:3], rtol=1e-5)
+    # the constant dimension gets 0.1 × the median spread, not ~0 (which would blow noise up)
+    assert net.input_std[3] == pytest.approx(0.1 * float(frames.std(0).median()), rel=1e-5)
+    # standardising is the first thing forward does: an affine change of the inputs that the
+    # stats follow leaves the output unchanged
+    z = frames[:64].view(2, 32, 4)
+    out = net(z)
+    twin = TemporalQNet(cfg).eval()
+    twin.load_state_dict(net.state_dict())
+    twin.set_input_stats(frames * 3.0 + 1.0)
+    assert torch.allclose(twin(z * 3.0 + 1.0), out, atol=1e-5)
+    assert not torch.allclose(twin(z), out, atol=1e-3)
+
+
+@pytest.mark.parametrize("frames", [torch.zeros(1, 4), torch.zeros(5, 3), torch.zeros(5)])
+def test_input_stats_reject_wrong_shapes(frames):
+    net = TemporalQNet(QNetConfig(latent_dim=4, hidden=8, num_layers=1, attn_dim=8, head_dim=8))
+    with pytest.raises(ValueError, match="latents"):
+        net.set_input_stats(frames)
