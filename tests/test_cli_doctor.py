@@ -59,3 +59,18 @@ def test_doctor_survives_a_bad_settings_file(
     assert main(["doctor", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["device"]["kind"] == "cpu"
     assert any("defaults are in use" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("content", ["{not json", "[" * 100_000 + "]" * 100_000], ids=["not-json", "deep"])
+def test_doctor_survives_a_bad_settings_file_in_a_read_only_config_folder(
+    capsys: pytest.CaptureFixture[str], isolated_home: Path, caplog: pytest.LogCaptureFixture, content: str
+) -> None:
+    from tests.mounts import read_only
+
+    folder = isolated_home / "config"
+    folder.mkdir(parents=True)
+    (folder / "settings.json").write_text(content, encoding="utf-8")
+    with read_only(folder):
+        assert main(["doctor", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["device"]["kind"] == "cpu"
+    assert any("read-only" in r.getMessage() for r in caplog.records)

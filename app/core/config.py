@@ -3,7 +3,9 @@
 `pydantic` does the validation (types, ranges, clear messages) so no hand-written
 checks drift from the field definitions. A bad settings file never crashes the app:
 `load_settings` backs it up next to itself, returns the defaults and a message that the
-caller shows to the player.
+caller shows to the player. Where the config folder is read-only the bad file stays as it
+is (the message says so) and the defaults are used all the same; a file nested too deep
+for the JSON parser (RecursionError) or too large is a bad file like any other.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.core import paths
-from app.core.atomic import atomic_path
+from app.core.atomic import atomic_path, describe_os_error
 from app.core.model.ev import risk_eta
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 RiskName = Literal["safe", "neutral", "aggressive"]
 Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right", "custom"]
 DEVICE_CHOICES = ("auto", "cuda", "rocm", "directml", "cpu")
+MAX_SETTINGS_BYTES = 1 << 20
+"""A settings file is a few KB; a larger one is not read (it is treated as invalid)."""
 
 
 class _Strict(BaseModel):
@@ -172,24 +176,41 @@ def load_settings(path: Path | None = None) -> LoadResult:
     if not path.exists():
         return LoadResult(Settings())
     try:
+        if path.stat().st_size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"it is {path.stat().st_size:,} bytes, settings are a few KB")
         raw = path.read_text(encoding="utf-8")
         settings = Settings.model_validate(json.loads(raw))
         return LoadResult(settings)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValidationError) as exc:
-        reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-        backup: Path | None = path.with_name(
-            f"{path.stem}.bad-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
-        )
-        try:
-            os.replace(path, backup)  # type: ignore[arg-type]
-        except OSError:
-            backup = None
-        settings = Settings()
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError covers json.JSONDecodeError and pydantic's ValidationError
+        if isinstance(exc, ValidationError):
+            reason = describe_validation_error(exc)
+        elif isinstance(exc, RecursionError):
+            reason = "it is nested too deeply to read"
+        else:
+            reason = str(exc)
+        return _repair(path, reason)
+
+
+def _repair(path: Path, reason: str) -> LoadResult:
+    """Back up a bad settings file and write the defaults; where the folder is
+    read-only, leave it and use the defaults anyway."""
+    backup: Path | None = path.with_name(
+        f"{path.stem}.bad-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}"
+    )
+    try:
+        os.replace(path, backup)  # type: ignore[arg-type]
+    except OSError:
+        backup = None
+    settings = Settings()
+    try:
         save_settings(settings, path)
         where = f" The old file was kept as {backup.name}." if backup else ""
-        msg = f"Settings file {path} was invalid ({reason}); defaults are in use.{where}"
-        log.warning(msg)
-        return LoadResult(settings, msg, backup)
+    except OSError as exc:
+        where = f" It cannot be replaced ({describe_os_error(exc)}), so it is left as it is."
+    msg = f"Settings file {path} was invalid ({reason}); defaults are in use.{where}"
+    log.warning(msg)
+    return LoadResult(settings, msg, backup)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> Path:

@@ -60,3 +60,33 @@ def test_assignment_is_validated():
     s = Settings()
     with pytest.raises(ValidationError):
         s.overlay.opacity = 5.0
+
+
+def test_a_file_nested_100000_deep_is_a_bad_file_not_a_recursion_error(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    res = load_settings(path)
+    assert res.settings == Settings()
+    assert res.message and "nested too deeply" in res.message
+    assert load_settings(path).message is None  # backed up and replaced
+
+
+def test_a_huge_file_is_not_read(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(" " * (2 << 20) + "{}")
+    res = load_settings(path)
+    assert res.message and "bytes" in res.message and res.backup is not None
+
+
+def test_a_bad_file_in_a_read_only_folder_gives_defaults_and_says_so(tmp_path):
+    from tests.mounts import read_only
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    path = folder / "settings.json"
+    path.write_text('{"capture": {"fps": -3}}')
+    with read_only(folder):
+        res = load_settings(path)
+        assert res.settings == Settings() and res.backup is None
+        assert "capture.fps" in res.message and "read-only" in res.message
+        assert path.read_text() == '{"capture": {"fps": -3}}'  # left as it was

@@ -3,6 +3,11 @@
 A recorder holds `<run>/.recording.lock` for as long as it records the run; a change to a
 run (label, delete, crash recovery) takes the same lock first, so nothing touches a run
 that this or another process is recording.
+
+On a read-only folder the lock file cannot be created or opened for writing; an existing
+one is then opened for reading (an OS lock works on that too), and a folder without one
+cannot be recorded into by anyone, so reading it needs no lock. Only a change to such a
+run fails, later, with a `WriteError` saying the folder is read-only.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from app.core.atomic import WriteError, write_error
 from app.core.errors import DataError
 
 __all__ = ["LOCK_FILE", "RunLock", "exclusive", "is_recording"]
@@ -28,8 +34,19 @@ class RunLock:
         self._file: IO[bytes] | None = None
 
     def acquire(self) -> bool:
-        """Try once, without waiting. True when this object now holds the lock."""
-        f = open(self.path, "a+b")  # noqa: SIM115 (held open for the lock's lifetime)
+        """Try once, without waiting. True when this object now holds the lock.
+
+        Raises `WriteError` only when the lock file can be neither created nor opened
+        (a read-only folder without one, or no permission at all).
+        """
+        f: IO[bytes]
+        try:
+            f = open(self.path, "a+b")  # noqa: SIM115 (held open for the lock's lifetime)
+        except OSError as exc:  # read-only folder or file: lock the existing file for reading
+            try:
+                f = open(self.path, "rb")  # noqa: SIM115
+            except OSError:
+                raise write_error(exc, f"lock {self.path}") from exc
         try:
             if sys.platform == "win32":
                 import msvcrt
@@ -78,7 +95,11 @@ def is_recording(run_dir: Path) -> bool:
     if not lock_path.exists():
         return False
     probe = RunLock(lock_path)
-    if probe.acquire():
+    try:
+        acquired = probe.acquire()
+    except WriteError:  # cannot even be opened: no recorder can be writing that folder
+        return False
+    if acquired:
         probe.release()
         return False
     return True
@@ -88,7 +109,11 @@ def is_recording(run_dir: Path) -> bool:
 def exclusive(run_dir: Path, what: str) -> Iterator[None]:
     """Hold the run's lock for a change; DataError if a recorder holds it."""
     lock = RunLock(run_dir / LOCK_FILE)
-    if not lock.acquire():
+    try:
+        acquired = lock.acquire()
+    except WriteError as exc:
+        raise WriteError(f"cannot {what} run {run_dir.name}: {exc}", errno_=exc.errno) from exc
+    if not acquired:
         raise DataError(f"run {run_dir.name} is being recorded; {what} it after it ends")
     try:
         yield

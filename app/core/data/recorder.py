@@ -19,10 +19,20 @@ minus its value at `start_run`. `elapsed()` gives the current run-clock time, an
 
 Constructing a recorder recovers the runs a crash left under `root` (see `store.py`):
 their data are kept and they are marked unlabelled, never deleted.
+
+A full disk loses nothing that can be kept. `start_run` refuses to start with less than
+`store.MIN_FREE_BYTES` free (or in a folder it cannot write). While recording, a failed
+flush keeps its rows in memory and retries at the next interval. If `end_run` cannot
+compact, it first tries to put the rest on disk as small parts (the next start then
+compacts them); if even that fails, the whole run stays in memory, `end_run` raises
+`RunNotSavedError` saying how many seconds are not on disk, and `retry_unsaved` (called
+again by `start_run` and `close`) writes it once there is space. Only `close`, when the
+process exits, gives such a run up, logging the seconds lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -33,15 +43,17 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from app import __version__
+from app.core.atomic import WriteError, describe_os_error, os_errno, write_error
 from app.core.data import store
 from app.core.data.schema import check_label, decisions_table, frames_table
 from app.core.data.store import RunInfo, delete_run, label_run, list_runs
 from app.core.errors import DataError
 from app.core.model.ev import EVEstimate
 
-__all__ = ["RunInfo", "RunRecorder", "delete_run", "label_run", "list_runs"]
+__all__ = ["RunInfo", "RunNotSavedError", "RunRecorder", "delete_run", "label_run", "list_runs"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +98,35 @@ class _ActiveRun:
     writer: threading.Thread | None = None
 
 
+class RunNotSavedError(WriteError):
+    """A run ended but part of it is only in memory (the disk is full or read-only)."""
+
+    def __init__(self, run_id: str, saved_s: float, lost_s: float, reason: str, errno_: int | None) -> None:
+        super().__init__(
+            f"{reason}: the last {lost_s:.0f} s of run {run_id[:8]} are not saved yet "
+            f"({saved_s:.0f} s are on disk and readable)",
+            errno_=errno_,
+        )
+        self.run_id = run_id
+        """the run"""
+        self.saved_s = saved_s
+        """run-clock seconds that are on disk"""
+        self.lost_s = lost_s
+        """run-clock seconds that exist only in memory"""
+
+
+@dataclass
+class _Unsaved:
+    """A run that ended but could not be written: everything to write it later."""
+
+    run: _ActiveRun
+    row: dict[str, Any]
+    frames: pa.Table | None
+    decisions: pa.Table | None
+    saved_s: float
+    lost_s: float
+
+
 _DEC_COLUMNS = (
     "decision_idx", "t_sec", "frame_idx", "action", "ev_stay", "ev_extract", "ev_tau",
     "ev_risk", "ev_stay_p10", "ev_stay_p90", "ev_extract_p10", "ev_extract_p90", "ev_warming",
@@ -120,7 +161,9 @@ class RunRecorder:
         *,
         flush_interval_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        min_free_bytes: int = store.MIN_FREE_BYTES,
     ) -> None:
+        """min_free_bytes: no run starts with less free space than this under `root`."""
         if not flush_interval_s > 0:
             raise ValueError(f"flush_interval_s must be > 0, got {flush_interval_s}")
         self.root = Path(root)
@@ -131,6 +174,8 @@ class RunRecorder:
         self._io_lock = threading.Lock()  # one writer of parts at a time
         self._wake = threading.Event()
         self._run: _ActiveRun | None = None
+        self._unsaved: list[_Unsaved] = []
+        self.min_free_bytes = int(min_free_bytes)
         self.recovered: tuple[RunInfo, ...] = tuple(store.recover_runs(self.root))
         """Runs a crash had left under root, recovered (unlabelled) by this constructor."""
 
@@ -163,12 +208,18 @@ class RunRecorder:
             raise ValueError("encoder_id is required: latents of different encoders are never mixed")
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
+        if self._unsaved:
+            self.retry_unsaved()
+        store.check_can_record(self.root, self.min_free_bytes)  # WriteError says why not
         with self._lock:
             if self._run is not None:
                 raise DataError(f"run {self._run.run_id} is still being recorded; end it first")
             run_id = store.new_run_id()
             run_dir = self.root / run_id
-            run_dir.mkdir(parents=True)
+            try:
+                run_dir.mkdir(parents=True)
+            except OSError as exc:
+                raise write_error(exc, f"create the run folder {run_dir}") from exc
             lock = store.RunLock(run_dir / store.LOCK_FILE)
             if not lock.acquire():  # a fresh UUID folder: cannot be held by anyone else
                 raise DataError(f"could not lock the new run folder {run_dir}")
@@ -190,8 +241,12 @@ class RunRecorder:
             }
             try:
                 store.write_run_row(run_dir, row)  # first, so a crash leaves a run folder
-            except BaseException:
+            except BaseException as exc:
                 lock.release(remove=True)
+                with contextlib.suppress(OSError):
+                    run_dir.rmdir()  # empty: nothing was recorded
+                if isinstance(exc, OSError):
+                    raise write_error(exc, f"start a run in {self.root}") from exc
                 raise
             now = self._clock()
             run = _ActiveRun(
@@ -279,7 +334,8 @@ class RunRecorder:
         outcome: "extracted" (with final_loot_value ≥ 0), "died" (value 0) or None to
         label later. Compaction reads the run back (about a second for an hour's run):
         call it off the GUI thread. Raises DataError for a bad label (the run stays
-        active) or when no run is active.
+        active) or when no run is active, and RunNotSavedError when the disk refused
+        part of the run (it is kept in memory; see `retry_unsaved`).
         """
         outcome, value = check_label(outcome, final_loot_value)
         with self._lock:
@@ -305,8 +361,12 @@ class RunRecorder:
         }
         try:
             store.compact_run(run.run_dir, row, frames, decisions, complete=True)
-        finally:
+        except OSError as exc:
+            return self._end_unsaved(run, row, frames, decisions, (rest_frames, rest_decisions), exc)
+        except BaseException:
             run.lock.release(remove=True)
+            raise
+        run.lock.release(remove=True)
         info = store.run_info(run.run_dir)
         log.info(
             "run %s ended (%s): %d frames, %d decisions, %.0f KB",
@@ -315,6 +375,60 @@ class RunRecorder:
         )
         return info
 
+    def _end_unsaved(
+        self,
+        run: _ActiveRun,
+        row: dict[str, Any],
+        frames: pa.Table | None,
+        decisions: pa.Table | None,
+        rest: tuple[pa.Table | None, pa.Table | None],
+        exc: OSError,
+    ) -> RunInfo:
+        """Compaction failed: write the rest as parts if that fits, else keep it all in memory."""
+        reason = describe_os_error(exc)
+        log.error("run %s: writing the ended run failed (%s)", run.run_id, reason, exc_info=True)
+        seq = run.next_part
+        try:
+            for kind, table in zip(("frames", "decisions"), rest, strict=True):
+                if table is not None:
+                    store.write_parquet_atomic(table, store.part_path(run.run_dir, kind, seq))
+            store.write_run_row(run.run_dir, row)
+        except OSError as exc2:
+            saved = store.last_saved_t(run.run_dir)
+            end = max([float(row["duration_s"])] + [
+                float(pc.max(t.column("t_sec")).as_py()) for t in (frames, decisions) if t is not None
+            ])
+            lost = max(0.0, end - saved)
+            self._unsaved.append(_Unsaved(run, row, frames, decisions, saved, lost))
+            raise RunNotSavedError(run.run_id, saved, lost, describe_os_error(exc2), os_errno(exc2)) from exc2
+        run.lock.release(remove=True)
+        log.warning(
+            "run %s: every row is on disk, in parts (%s); it is compacted at the next start",
+            run.run_id, reason,
+        )
+        return store.run_info(run.run_dir)
+
+    @property
+    def unsaved_seconds(self) -> float:
+        """Run-clock seconds of ended runs that are only in memory (0 when all is saved)."""
+        return sum(u.lost_s for u in self._unsaved)
+
+    def retry_unsaved(self) -> list[RunInfo]:
+        """Try again to write the runs `end_run` could not; returns those now saved."""
+        saved = []
+        for u in list(self._unsaved):
+            try:
+                store.compact_run(u.run.run_dir, u.row, u.frames, u.decisions, complete=True)
+            except OSError as exc:
+                log.info("run %s still cannot be saved (%s)", u.run.run_id, describe_os_error(exc))
+                continue
+            u.run.lock.release(remove=True)
+            self._unsaved.remove(u)
+            info = store.run_info(u.run.run_dir)
+            log.info("run %s saved after all: %d frames, %d decisions", info.run_id, info.n_frames, info.n_decisions)
+            saved.append(info)
+        return saved
+
     def flush(self) -> None:
         """Write what is buffered now (the writer thread does this every interval)."""
         run = self._run
@@ -322,9 +436,25 @@ class RunRecorder:
             self._flush(run)
 
     def close(self) -> None:
-        """End an active run unlabelled (it can be labelled later) and stop."""
-        if self._run is not None:
-            self.end_run(None)
+        """End an active run unlabelled (it can be labelled later) and stop.
+
+        Runs still unsaved get one last try; what still does not fit is given up (what
+        reached the disk stays readable, and the next start recovers it) and logged.
+        """
+        try:
+            if self._run is not None:
+                self.end_run(None)
+        except RunNotSavedError:
+            pass  # kept in _unsaved: retried just below
+        if self._unsaved:
+            self.retry_unsaved()
+        for u in self._unsaved:
+            log.error(
+                "run %s: %.0f s could not be saved and are lost; %.0f s are on disk",
+                u.run.run_id, u.lost_s, u.saved_s,
+            )
+            u.run.lock.release()
+        self._unsaved.clear()
 
     def __enter__(self) -> RunRecorder:
         return self

@@ -18,11 +18,19 @@ compacts what reached the disk and marks it unlabelled. Nothing here ever delete
 recorded data except `delete_run`.
 
 `list_runs`, `label_run` and `delete_run` are what the runs view and `arcx data` use.
+A folder that holds recorded tables but whose run row is missing or unreadable cannot
+be trained on (its encoder is unknown); `list_damaged` lists it, with what it holds, so
+it is never silently invisible. A run whose tables cannot all be read lists them in
+`RunInfo.problems`.
+
+Writing needs free space: `check_can_record` refuses to start a run with less than
+`MIN_FREE_BYTES` free, and a write the file system refuses raises `WriteError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -36,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from app.core.atomic import fsync_dir
+from app.core.atomic import check_free_space, describe_os_error, fsync_dir, write_error
 from app.core.data.lock import LOCK_FILE, RunLock, exclusive, is_recording
 from app.core.data.parquet import (
     DECISIONS_FILE,
@@ -58,17 +66,26 @@ from app.core.data.schema import (
     assign_actions,
     check_label,
 )
-from app.core.errors import DataError
+from app.core.errors import ArcXError, DataError
 
 log = logging.getLogger(__name__)
 
+MIN_FREE_BYTES = 100 * 2**20
+"""Free space below which no run starts: an hour of frames is about 30 MB, and ending a
+run writes its tables once more before the parts are removed."""
+
 __all__ = [
     # run operations (this module)
+    "MIN_FREE_BYTES",
+    "DamagedRun",
     "RunInfo",
+    "check_can_record",
     "compact_run",
     "delete_run",
     "find_run",
     "label_run",
+    "last_saved_t",
+    "list_damaged",
     "list_runs",
     "needs_recovery",
     "new_run_id",
@@ -137,6 +154,8 @@ class RunInfo:
     """a recorder holds it right now (this or another process)"""
     latent_dim: int | None = None
     """D of its latents; None before the first frame"""
+    problems: tuple[str, ...] = ()
+    """files of the run that cannot be read (their rows are not counted)"""
 
     @property
     def labelled(self) -> bool:
@@ -174,18 +193,59 @@ def write_run_row(run_dir: Path, row: dict[str, Any]) -> None:
     write_parquet_atomic(pa.Table.from_pylist([row], schema=RUNS_SCHEMA), Path(run_dir) / RUN_FILE)
 
 
-def _count(run_dir: Path, final: str, kind: str) -> int:
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run folder that holds recorded tables but cannot be used as a run."""
+
+    path: Path
+    """the folder"""
+    reason: str
+    """why it cannot be used, in words"""
+    n_frames: int
+    """frames in its readable tables"""
+    n_decisions: int
+    """decisions in its readable tables"""
+
+
+_KEYS: dict[str, tuple[TableKind, str]] = {
+    "frames": ("frames", "frame_idx"),
+    "decisions": ("decisions", "decision_idx"),
+}
+
+
+def _count(run_dir: Path, final: str, kind: str, problems: list[str]) -> int:
+    """Rows of `kind` in the run; each row once, also where a crash mid-compaction left
+    the compacted file and the parts it was made from side by side."""
+    sources = []
     total = 0
     for p in [run_dir / final, *part_files(run_dir, kind)]:
-        if p.exists():
-            total += num_rows(p) or 0
-    return total
+        if not p.exists():
+            continue
+        n = num_rows(p)
+        if n is None:
+            problems.append(f"{p.name} cannot be read")
+            continue
+        sources.append(p)
+        total += n
+    if len(sources) < 2:
+        return total
+    table_kind, key = _KEYS[kind]
+    keys = []
+    for p in sources:
+        try:
+            keys.append(read_table(p, table_kind, columns=[key]).column(key).to_numpy())
+        except DataError:
+            problems.append(f"{p.name} cannot be read")
+    return int(len(np.unique(np.concatenate(keys)))) if keys else 0
 
 
 def run_info(run_dir: Path, *, row: dict[str, Any] | None = None) -> RunInfo:
     """Describe the run in `run_dir` (reads its run row and the tables' footers)."""
     run_dir = Path(run_dir)
     row = read_run_row(run_dir) if row is None else row
+    problems: list[str] = []
+    n_frames = _count(run_dir, FRAMES_FILE, "frames", problems)
+    n_decisions = _count(run_dir, DECISIONS_FILE, "decisions", problems)
     return RunInfo(
         run_id=row["run_id"],
         started_at=row["started_at"],
@@ -198,14 +258,15 @@ def run_info(run_dir: Path, *, row: dict[str, Any] | None = None) -> RunInfo:
         outcome=row["outcome"],
         final_loot_value=row["final_loot_value"],
         extract_mark_t=row["extract_mark_t"],
-        n_frames=_count(run_dir, FRAMES_FILE, "frames"),
-        n_decisions=_count(run_dir, DECISIONS_FILE, "decisions"),
+        n_frames=n_frames,
+        n_decisions=n_decisions,
         bytes_on_disk=folder_bytes(run_dir),
         path=run_dir,
         app_version=row["app_version"],
         recovered=bool(row["recovered"]),
         recording=is_recording(run_dir),
         latent_dim=row["latent_dim"],
+        problems=tuple(problems),
     )
 
 
@@ -229,6 +290,46 @@ def list_runs(root: Path) -> list[RunInfo]:
         except DataError as exc:
             log.warning("skipping run folder %s: %s", d, exc)
     return sorted(runs, key=lambda r: (r.started_at, r.run_id))
+
+
+def list_damaged(root: Path) -> list[DamagedRun]:
+    """Folders under `root` that hold recorded tables but no readable run row.
+
+    Their frames and decisions are kept (nothing here deletes), but without the run row
+    the encoder that made the latents is unknown, so they cannot be trained on.
+    """
+    damaged = []
+    for d in _run_dirs(root):
+        try:
+            read_run_row(d)
+            continue
+        except DataError as exc:
+            reason = str(exc)
+        problems: list[str] = []
+        n_frames = _count(d, FRAMES_FILE, "frames", problems)
+        n_decisions = _count(d, DECISIONS_FILE, "decisions", problems)
+        if not (d / RUN_FILE).exists() and not n_frames and not n_decisions and not problems:
+            continue  # not a run folder at all
+        if not (d / RUN_FILE).exists():
+            reason = f"its {RUN_FILE} is missing, so its encoder is unknown"
+        damaged.append(DamagedRun(d, reason, n_frames, n_decisions))
+    return damaged
+
+
+def check_can_record(root: Path, min_free_bytes: int = MIN_FREE_BYTES) -> None:
+    """WriteError unless a run can be recorded under `root`: writable, with free space.
+
+    The tray and `arcx run` call this before they start a run (and the recorder does).
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{uuid.uuid4().hex[:8]}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise write_error(exc, f"record runs in {root}") from exc
+    check_free_space(root, min_free_bytes, "start a run")
 
 
 def find_run(root: Path, run_id: str) -> Path:
@@ -337,6 +438,11 @@ def compact_run(
     return run_info(run_dir)
 
 
+def last_saved_t(run_dir: Path) -> float:
+    """The latest run-clock time that reached the disk (0 when none): how much is saved."""
+    return _last_t(Path(run_dir))
+
+
 def _last_t(run_dir: Path) -> float:
     """The latest run-clock time in any frames / decisions source (0 when none)."""
     latest = 0.0
@@ -404,7 +510,9 @@ def recover_runs(root: Path) -> list[RunInfo]:
                 info = recover_run(d)
                 if info is not None:
                     recovered.append(info)
-        except (DataError, OSError) as exc:
+        except OSError as exc:
+            log.warning("could not recover run folder %s: %s", d, describe_os_error(exc))
+        except ArcXError as exc:  # unreadable, or a read-only folder (WriteError)
             log.warning("could not recover run folder %s: %s", d, exc)
     return recovered
 
@@ -427,7 +535,10 @@ def label_run(
         if row["ended_at"] is None:  # crashed and not yet recovered: recover in place
             row.update(ended_at=utc_now(), duration_s=_last_t(run_dir), recovered=True)
         row.update(outcome=outcome, final_loot_value=value)
-        info = compact_run(run_dir, row)
+        try:
+            info = compact_run(run_dir, row)
+        except OSError as exc:  # the old files are intact: every write is atomic
+            raise write_error(exc, f"label run {run_dir.name}") from exc
     log.info("run %s labelled %s (%s)", info.run_id, outcome or "unlabelled", value)
     return replace(info, recording=False)
 
@@ -442,7 +553,10 @@ def delete_run(root: Path, run_id: str) -> None:
     trash = run_dir.with_name(f".deleting-{run_dir.name}")
     try:
         os.replace(run_dir, trash)
-    except OSError as exc:  # Windows: a file in it is open elsewhere
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise write_error(exc, f"delete run {run_dir.name}") from exc
+        # Windows: a file in it is open elsewhere
         raise DataError(f"run {run_dir.name} cannot be deleted now ({exc}); close what uses it") from exc
     shutil.rmtree(trash, ignore_errors=True)
     for leftover in Path(root).glob(".deleting-*"):
