@@ -46,9 +46,57 @@ def test_summary_text(runs, capsys):
 
 
 def test_summary_of_an_empty_folder(tmp_path, capsys):
-    assert main(["data", "summary", "--data", str(tmp_path / "none"), "--json"]) == 0
+    assert main(["data", "summary", "--data", str(tmp_path), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["runs"] == 0 and s["bytes_per_decision"] is None
+
+
+def test_a_runs_folder_that_does_not_exist_is_an_error_not_0_runs(tmp_path, capsys):
+    assert main(["data", "summary", "--data", str(tmp_path / "none")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"arcx: error: no runs folder at {tmp_path / 'none'}"
+    assert captured.out == "" and not (tmp_path / "none").exists()
+
+
+def test_an_absurd_loot_value_is_refused(runs, capsys):
+    root, infos = runs
+    for bad in ("1e308", "inf", "nan", "-5"):
+        assert main(["data", "label", infos[2].run_id, "--extracted", bad, "--data", str(root)]) == 2
+        err = capsys.readouterr().err
+        assert "the final loot value must be a number ≥ 0 and ≤ 1e+09" in err and "Traceback" not in err
+    assert next(r for r in list_runs(root) if r.run_id == infos[2].run_id).outcome is None
+
+
+def test_summary_counts_a_run_killed_during_compaction_once(runs, capsys):
+    """A crash between writing decisions.parquet and removing the parts leaves both."""
+    from app.core.data import store
+
+    root, infos = runs
+    info = infos[0]
+    decisions = store.read_table(info.path / store.DECISIONS_FILE, "decisions")
+    half = decisions.num_rows // 2
+    store.write_parquet_atomic(decisions.slice(0, half), store.part_path(info.path, "decisions", 1))
+    store.write_parquet_atomic(decisions.slice(half), store.part_path(info.path, "decisions", 2))
+    assert main(["data", "summary", "--data", str(root), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["decisions"] == sum(i.n_decisions for i in infos)
+
+
+def test_summary_warns_about_corrupt_and_damaged_runs(runs, capsys):
+    from app.core.data import store
+
+    root, infos = runs
+    (infos[0].path / store.DECISIONS_FILE).write_bytes(b"not parquet")  # corrupt table
+    (infos[1].path / store.RUN_FILE).unlink()  # the run row is gone
+    assert main(["data", "summary", "--data", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert f"Warning: run {infos[0].run_id[:8]} has unreadable files, not counted: decisions.parquet" in out
+    assert f"Warning: {infos[1].path} is damaged (its run.parquet is missing" in out
+    assert f"{infos[1].n_frames:,} frames and {infos[1].n_decisions:,} decisions are kept" in out
+    assert main(["data", "summary", "--data", str(root), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["runs"] == 2 and len(s["damaged"]) == 1 and s["damaged"][0]["decisions"] == infos[1].n_decisions
+    assert list(s["problems"]) == [infos[0].run_id]
 
 
 def test_label(runs, capsys):

@@ -4,7 +4,9 @@
     arcx data label RUN_ID (--extracted VALUE | --died | --clear) [--data DIR]
 
 `summary` counts runs (labelled, unlabelled, being recorded, left by a crash), decisions,
-frames, bytes on disk and bytes per decision, per encoder id. RUN_ID may be any unique
+frames, bytes on disk and bytes per decision, per encoder id. It warns about runs with
+unreadable files and about damaged folders (tables without a run row), which it lists
+but cannot count as runs. A `--data` folder that does not exist is an error. RUN_ID may be any unique
 prefix of a run's id (as `summary --runs` shows them).
 """
 
@@ -33,7 +35,7 @@ def register(sub: Any) -> None:
     label = actions.add_parser("label", help="set how a run ended")
     label.add_argument("run_id", metavar="RUN_ID", help="the run's id (or a unique prefix)")
     which = label.add_mutually_exclusive_group(required=True)
-    which.add_argument("--extracted", type=float, metavar="VALUE", help="extracted with this loot value")
+    which.add_argument("--extracted", type=float, metavar="VALUE", help="extracted with this loot value (0 to 1e9)")
     which.add_argument("--died", action="store_true", help="died (loot value 0)")
     which.add_argument("--clear", action="store_true", help="remove the label")
     label.add_argument("--data", type=Path, default=None, help="runs folder (default: the user's)")
@@ -41,16 +43,23 @@ def register(sub: Any) -> None:
 
 
 def _root(args: argparse.Namespace) -> Path:
+    """The runs folder: --data (which must exist) or the user's."""
     from app.core import paths
+    from app.core.errors import DataError
 
-    return args.data if args.data is not None else paths.runs_dir()
+    if args.data is None:
+        return paths.runs_dir()
+    if not args.data.is_dir():
+        raise DataError(f"no runs folder at {args.data}")
+    return Path(args.data)
 
 
 def summarize(root: Path) -> dict[str, Any]:
     """The numbers `arcx data summary` prints, as a dict."""
-    from app.core.data.store import list_runs
+    from app.core.data.store import list_damaged, list_runs
 
     runs = list_runs(root)
+    damaged = list_damaged(root)
     decisions = sum(r.n_decisions for r in runs)
     size = sum(r.bytes_on_disk for r in runs)
     encoders: dict[str, dict[str, int]] = {}
@@ -77,6 +86,11 @@ def summarize(root: Path) -> dict[str, Any]:
         "bytes_per_decision": size / decisions if decisions else None,
         "hours": sum(r.duration_s or 0.0 for r in runs) / 3600.0,
         "encoder_ids": encoders,
+        "problems": {r.run_id: list(r.problems) for r in runs if r.problems},
+        "damaged": [
+            {"path": str(d.path), "reason": d.reason, "frames": d.n_frames, "decisions": d.n_decisions}
+            for d in damaged
+        ],
         "run_list": [
             {
                 "run_id": r.run_id,
@@ -129,6 +143,13 @@ def run_summary(args: argparse.Namespace) -> int:
         print(f"Encoder {enc}: {e['runs']} runs, {e['labelled']} labelled, {e['decisions']:,} decisions")
     if len(s["encoder_ids"]) > 1:
         print("Runs of different encoders are trained separately (arcx train --encoder-id ID).")
+    for run_id, problems in s["problems"].items():
+        print(f"Warning: run {run_id[:8]} has unreadable files, not counted: {'; '.join(problems)}")
+    for d in s["damaged"]:
+        print(
+            f"Warning: {d['path']} is damaged ({d['reason']}): {d['frames']:,} frames and "
+            f"{d['decisions']:,} decisions are kept there but cannot be used"
+        )
     if args.runs:
         for r in s["run_list"]:
             label = r["outcome"] or ("recording" if r["recording"] else "unlabelled")

@@ -38,6 +38,9 @@ Outcome = Literal["extracted", "died"]
 OUTCOMES: tuple[str, ...] = ("extracted", "died")
 ACTIONS: tuple[str, str] = ("stay", "extract")  # index = action id, as in app.core.model.ev
 STAY, EXTRACT = 0, 1
+MAX_LOOT_VALUE = 1e9
+"""The largest loot value a label may carry. Raid loot is in the thousands to millions;
+1e308 passed every check and made the training loss non-finite."""
 
 _TABLE_KEY = b"arcx.table"
 _VERSION_KEY = b"arcx.schema_version"
@@ -218,7 +221,7 @@ def assign_actions(
 def check_label(outcome: str | None, final_loot_value: float | None) -> tuple[str | None, float | None]:
     """Validate an (outcome, loot) pair; returns the normalised pair. Raises DataError.
 
-    extracted: loot must be a finite number ≥ 0. died: loot is 0 (None or 0 accepted).
+    extracted: loot must be a finite number in [0, MAX_LOOT_VALUE]. died: loot is 0 (None or 0 accepted).
     None: unlabelled (loot must be None too).
     """
     if outcome is None:
@@ -234,6 +237,8 @@ def check_label(outcome: str | None, final_loot_value: float | None) -> tuple[st
     if final_loot_value is None:
         raise DataError("an extracted run needs its final loot value")
     value = float(final_loot_value)
-    if not np.isfinite(value) or value < 0:
-        raise DataError(f"the final loot value must be a number ≥ 0, not {final_loot_value}")
+    if not np.isfinite(value) or not 0 <= value <= MAX_LOOT_VALUE:
+        raise DataError(
+            f"the final loot value must be a number ≥ 0 and ≤ {MAX_LOOT_VALUE:g}, not {final_loot_value}"
+        )
     return "extracted", value
