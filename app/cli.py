@@ -84,7 +84,7 @@ def _setup_logging(verbose: bool) -> Path | None:
     """Console (one line per record) and the rotating log file; returns the file, if any."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    if not any(getattr(h, "_arcx", False) for h in root.handlers):
+    if not root.handlers:  # as logging.basicConfig: a host (pytest, the app) may have its own
         console = _Console()
         console.setFormatter(_OneLine("%(levelname)s %(name)s: %(message)s"))
         console._arcx = True  # type: ignore[attr-defined]

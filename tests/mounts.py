@@ -56,14 +56,12 @@ def read_only(path: Path) -> Iterator[Path]:
 def fill(folder: Path) -> Path:
     """Write a file in `folder` until its file system is full; returns the file."""
     filler = Path(folder) / "filler.bin"
-    chunk = b"\0" * 65536
-    with open(filler, "wb") as f:
-        with contextlib.suppress(OSError):
-            while True:
-                f.write(chunk)
-                f.flush()
-    with contextlib.suppress(OSError), open(filler, "ab") as f:  # the last few bytes too
-        while True:
-            f.write(b"\0")
-            f.flush()
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for size in (1 << 16, 1 << 10, 1):  # unbuffered: the last bytes too
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
     return filler

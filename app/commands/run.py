@@ -14,9 +14,16 @@ Without a trained model (none given, none in the user's models folder) the run i
 recorded, the command says so on stderr, and the JSON lines carry `"reason": "no_model"`
 with null EV fields: no EV is ever invented.
 
-The run ends after `--seconds`, at Ctrl+C, when a replay runs out of frames, or when the
-simulated raid is over; it is labelled with `--outcome` (or, for `sim`, with the raid's
-own outcome), else left unlabelled for the runs view.
+The run ends after `--seconds`, at Ctrl+C, SIGTERM or SIGHUP (a logoff or shutdown),
+when a replay runs out of frames, or when the simulated raid is over; it is labelled
+with `--outcome` (or, for `sim`, with the raid's own outcome), else left unlabelled for
+the runs view.
+
+Bad arguments are refused before the (slow) warm-up with status 2; so are a runs
+folder that cannot be written or has too little free space (status 1). A source that
+fails before its first frame leaves no empty run behind. If the disk fills up, the rows
+not yet on disk are kept and retried for `SAVE_GRACE_S`; the last line then says how
+many seconds could not be saved.
 """
 
 from __future__ import annotations
@@ -24,19 +31,32 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-# How often the main thread checks for the end of a simulated raid.
+# How often the main thread checks for the end of a simulated raid (and for a signal).
 _POLL_S = 0.2
+MAX_FPS = 30.0
+"""The highest capture rate (as `CaptureSettings.fps` allows)."""
+SAVE_GRACE_S = 20.0
+"""How long a run that the full disk refused is retried before the command gives up."""
+_SAVE_RETRY_S = 2.0
+# Signals that end the run as Ctrl+C does: a logoff, a shutdown, `kill`.
+_STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 def parse_outcome(text: str) -> tuple[str, float]:
     """`extracted:1234` → ("extracted", 1234.0); `died` → ("died", 0.0)."""
+    from app.core.data.schema import MAX_LOOT_VALUE
+
     kind, sep, value = text.strip().lower().partition(":")
     if kind == "died" and not sep:
         return "died", 0.0
@@ -45,9 +65,31 @@ def parse_outcome(text: str) -> tuple[str, float]:
             loot = float(value)
         except ValueError:
             loot = -1.0
-        if loot >= 0:
+        if 0 <= loot <= MAX_LOOT_VALUE:
             return "extracted", loot
-    raise argparse.ArgumentTypeError(f"'{text}': use extracted:VALUE (VALUE ≥ 0) or died")
+    raise argparse.ArgumentTypeError(f"'{text}': use extracted:VALUE (0 ≤ VALUE ≤ {MAX_LOOT_VALUE:g}) or died")
+
+
+def _number(text: str, what: str, low: float, high: float, *, low_open: bool = True) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    ok = math.isfinite(v) and (v > low if low_open else v >= low) and v <= high
+    if not ok:
+        bound = f"> {low:g}" if low_open else f"≥ {low:g}"
+        raise argparse.ArgumentTypeError(f"'{text}': {what} must be a number {bound} and ≤ {high:g}")
+    return v
+
+
+def parse_fps(text: str) -> float:
+    """Frames per second: a finite number in (0, MAX_FPS]."""
+    return _number(text, "the frame rate", 0.0, MAX_FPS)
+
+
+def parse_seconds(text: str) -> float:
+    """A run length: a finite number of seconds > 0 (at most a day)."""
+    return _number(text, "the run length", 0.0, 86_400.0)
 
 
 def register(sub: Any) -> None:
@@ -63,8 +105,8 @@ def register(sub: Any) -> None:
         "--source", default="synthetic",
         help="synthetic | screen | replay:PATH (folder of images or .npz) | sim (default: synthetic)",
     )
-    parser.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: until Ctrl+C)")
-    parser.add_argument("--fps", type=float, default=None, help="capture frame rate (default: the settings', 8)")
+    parser.add_argument("--seconds", type=parse_seconds, default=None, help="stop after N seconds (default: until Ctrl+C)")
+    parser.add_argument("--fps", type=parse_fps, default=None, help="capture frame rate (default: the settings', 8)")
     parser.add_argument("--data", type=Path, default=None, help="folder for recorded runs (default: the user's)")
     parser.add_argument("--model", type=Path, default=None, help="Q-net checkpoint (default: newest in the user's models)")
     parser.add_argument("--outcome", type=parse_outcome, default=None, help="label the run: extracted:VALUE or died")
@@ -79,14 +121,72 @@ MODEL_NAME = "qnet.safetensors"
 
 
 def default_model() -> Path | None:
-    """The player's model in the user's models folder, else the newest checkpoint there."""
+    """The player's model in the user's models folder, else the newest checkpoint there.
+
+    Hidden files (the temp files of a save a crash interrupted) are never models; stale
+    ones are removed here.
+    """
     from app.core import paths
+    from app.core.atomic import is_hidden, remove_stale_temps
 
     folder = paths.user_models_dir()
+    for p in remove_stale_temps(folder):
+        log.info("removed %s, left by an interrupted save", p.name)
     if (folder / MODEL_NAME).is_file():
         return folder / MODEL_NAME
-    found = sorted(folder.glob("*.safetensors"), key=lambda p: p.stat().st_mtime)
+    found = sorted(
+        (p for p in folder.glob("*.safetensors") if not is_hidden(p) and p.is_file()),
+        key=lambda p: p.stat().st_mtime,
+    )
     return found[-1] if found else None
+
+
+class _StopSignals:
+    """SIGTERM / SIGHUP set `event` (the run then ends as at Ctrl+C); restored on exit."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _on(self, signum: int, frame: FrameType | None) -> None:
+        self.signum = signum
+        self.event.set()
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in _STOP_SIGNALS:
+                self._old[s] = signal.signal(s, self._on)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, old)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum is not None else ""
+
+
+def _check_source(spec: str) -> None:
+    """Refuse a replay path that does not exist before the warm-up (CaptureError)."""
+    from app.core.errors import CaptureError
+
+    kind, _, rest = spec.partition(":")
+    if kind == "replay" and rest and not Path(rest).expanduser().exists():
+        raise CaptureError(f"replay source not found: {rest}")
+
+
+def _save_with_retries(recorder: Any, first: Exception, stop: threading.Event) -> Any:
+    """The disk refused the ended run: retry for SAVE_GRACE_S; RunInfo or None."""
+    _err(f"{first}; retrying for {SAVE_GRACE_S:.0f} s: free some space")
+    deadline = time.monotonic() + SAVE_GRACE_S
+    while time.monotonic() < deadline and not stop.is_set():
+        stop.wait(_SAVE_RETRY_S)
+        saved = recorder.retry_unsaved()
+        if saved:
+            return saved[0]
+    return None
 
 
 def _err(message: str) -> None:
@@ -97,15 +197,21 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless:
         _err("the windowed app is plain `arcx`; add --headless to run without a window")
         return 2
-    if args.seconds is not None and args.seconds <= 0:
-        _err("--seconds must be positive")
+    if args.seconds is not None and not (math.isfinite(args.seconds) and args.seconds > 0):
+        _err("--seconds must be a positive number")
         return 2
+    with _StopSignals() as stop:
+        return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop: _StopSignals) -> int:
     # Imported here, not at parse time: torch takes a while to import.
     from app.core import paths
     from app.core.capture.base import CaptureLost
     from app.core.capture.factory import source_from_spec
     from app.core.config import load_settings
-    from app.core.data.recorder import RunRecorder
+    from app.core.data.recorder import RunNotSavedError, RunRecorder
+    from app.core.data.store import check_can_record, delete_run
     from app.core.engine import Engine, EngineConfig, EngineThreads, EVTick
     from app.demo import hooks as demo
 
@@ -118,9 +224,19 @@ def run(args: argparse.Namespace) -> int:
                         ("device", args.device)):
         if value is not None:
             overrides[name] = value
-    config = EngineConfig.from_settings(settings, **overrides)
+    try:
+        config = EngineConfig.from_settings(settings, **overrides)
+    except ValueError as exc:  # an unknown risk profile, encoder path, …
+        _err(str(exc))
+        return 2
+    _check_source(args.source)
     source = source_from_spec(args.source, settings.capture, extra=demo.SOURCES)
+    model = args.model or default_model()
+    if model is not None and not Path(model).is_file():
+        _err(f"no model file {model}")
+        return 2
     data_dir = args.data if args.data is not None else paths.runs_dir()
+    check_can_record(data_dir)  # WriteError (read-only, full): one line, before the warm-up
     recorder = RunRecorder(data_dir)
     engine = Engine(source, config=config, recorder=recorder, game_frames=demo.sim_frames)
 
@@ -128,7 +244,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(tick.to_dict()), flush=True)
 
     engine.warm_up(progress=_err)
-    model = args.model or default_model()
+    if stop.event.is_set():
+        _err(f"stopped by {stop.name} during the warm-up; nothing was recorded")
+        return 128 + (stop.signum or 0)
     if model is None:
         _err(
             "no trained model: the run is recorded, but no EV is shown (EV fields are null). "
@@ -149,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
                 break
             if getattr(source, "done", False):  # the simulated raid is over
                 break
+            if stop.event.is_set():  # SIGTERM / SIGHUP: end the run cleanly
+                break
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -163,8 +283,23 @@ def run(args: argparse.Namespace) -> int:
         outcome = (getattr(source, "outcome", None), getattr(source, "final_value", None))
     if error is not None:
         outcome = (None, None)  # a run cut short by an error is left unlabelled
-    info = engine.end_run(*outcome)
+    try:
+        info = engine.end_run(*outcome)
+    except RunNotSavedError as exc:
+        info = _save_with_retries(recorder, exc, stop.event)
+        if info is None:
+            lost = recorder.unsaved_seconds
+            recorder.close()  # gives the unsaved rows up, logged
+            _err(
+                f"{lost:.0f} s of run {exc.run_id} could not be saved ({exc.saved_s:.0f} s are on disk "
+                f"and readable; the next start recovers them): {str(exc).split(':')[0]}"
+            )
+            return 1
     recorder.close()
+    if error is not None and info.n_frames == 0:
+        delete_run(data_dir, info.run_id)  # nothing was captured: no empty run in the list
+        _err(f"stopped by an error before the first frame: {error}; no run was recorded")
+        return 2
     status = engine.status()
     lat = {k: (None if v is None else [round(v[0], 1), round(v[1], 1)]) for k, v in status.latency_ms.items()}
     _err(
@@ -175,4 +310,7 @@ def run(args: argparse.Namespace) -> int:
     if error is not None:
         _err(f"stopped by an error: {error}")
         return 2
+    if stop.signum is not None:
+        _err(f"stopped by {stop.name}; the run is saved")
+        return 128 + stop.signum
     return 130 if interrupted else 0
