@@ -4,11 +4,17 @@ A Q-net checkpoint is one `.safetensors` file whose header metadata carries ever
 needed to rebuild and trust the model from the file alone:
 
     format="arcx-qnet", format_version, config (JSON of QNetConfig), encoder_id,
-    value_scale, epoch, val_loss, app_version, created_at, content_sha256
+    value_scale, epoch, val_loss, app_version, created_at, content_sha256, header_sha256
 
 `content_sha256` is a digest of every tensor's name, dtype, shape and bytes; loading
 recomputes it, so a flipped bit is caught even where the safetensors header still parses.
-The same helpers store the encoder's weights (`format="arcx-encoder"`).
+`header_sha256` (format 3) is a digest of every other metadata entry, content_sha256
+included: a changed digit of `value_scale` or of the config (which change every EV the
+model gives) is caught too. Format 1 and 2 files have no header digest and still load;
+for every version the values are range-checked (`value_scale`, `epoch`, the config's
+sizes), and the model is first built on the `meta` device (no memory) and compared with
+the file's tensors, so a header asking for absurd sizes is refused before any
+allocation. The same helpers store the encoder's weights (`format="arcx-encoder"`).
 
 Every failure is a `CheckpointError` subclass with a sentence that says what is wrong.
 """
@@ -34,10 +40,30 @@ from app.core.errors import CheckpointCorruptError, CheckpointError, CheckpointM
 from app.core.model.qnet import QNetConfig, TemporalQNet
 
 QNET_FORMAT = "arcx-qnet"
-QNET_FORMAT_VERSION = 2
+QNET_FORMAT_VERSION = 3
 """2: the input standardisation (`input_mean`, `input_std`) is saved with the weights; a
-version-1 file loads with the identity, which is what it was trained with."""
+version-1 file loads with the identity, which is what it was trained with.
+3: `header_sha256` covers the metadata; required from this version on."""
 _V1_DEFAULTS = ("input_mean", "input_std")
+_HEADER_DIGEST_FROM = 3
+
+MAX_VALUE_SCALE = 1e9
+"""The value scale is a typical loot value (loot labels are at most 1e9)."""
+MIN_VALUE_SCALE = 1e-6
+MAX_EPOCH = 1_000_000
+# Largest accepted QNetConfig sizes: far above any trained model (defaults 512/256/2/…),
+# far below what would exhaust memory.
+CONFIG_LIMITS: dict[str, int] = {
+    "latent_dim": 8192,
+    "seq_len": 4096,
+    "hidden": 4096,
+    "num_layers": 16,
+    "attn_dim": 4096,
+    "head_dim": 8192,
+    "num_actions": 16,
+    "num_quantiles": 1024,
+    "heads": 128,
+}
 
 def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     """SHA-256 over (name, dtype, shape, bytes) of every tensor, in name order."""
@@ -52,11 +78,29 @@ def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
     return h.hexdigest()
 
 
+def header_digest(meta: Mapping[str, str]) -> str:
+    """SHA-256 over every metadata entry but header_sha256 itself (sorted JSON)."""
+    body = {k: v for k, v in meta.items() if k != "header_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def check_header(meta: Mapping[str, str], name: str) -> None:
+    """CheckpointCorruptError if the metadata does not match its header_sha256."""
+    expected = meta.get("header_sha256")
+    if expected is not None and header_digest(meta) != expected:
+        raise CheckpointCorruptError(
+            f"{name} is corrupted: its metadata (value scale, config, …) does not match its header hash"
+        )
+
+
 def write_tensors(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> Path:
-    """Write a safetensors file atomically (temp + fsync + rename), adding content_sha256."""
+    """Write a safetensors file atomically (temp + fsync + rename), adding content_sha256
+    and header_sha256 (any given ones are replaced)."""
     path = Path(path)
     plain = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    meta = {**{k: str(v) for k, v in metadata.items()}, "content_sha256": tensor_digest(plain)}
+    meta = {k: str(v) for k, v in metadata.items() if k not in ("content_sha256", "header_sha256")}
+    meta["content_sha256"] = tensor_digest(plain)
+    meta["header_sha256"] = header_digest(meta)
     with atomic_path(path) as tmp:
         save_file(plain, str(tmp), metadata=meta)
     return path
@@ -90,6 +134,7 @@ def read_tensors(path: Path, device: str = "cpu") -> tuple[dict[str, torch.Tenso
     expected = meta.get("content_sha256")
     if expected is None:
         raise CheckpointMismatchError(f"{path.name} has no content hash: not written by ArcX")
+    check_header(meta, path.name)
     actual = tensor_digest(tensors)
     if actual != expected:
         raise CheckpointCorruptError(
@@ -131,6 +176,16 @@ class CheckpointMeta:
 _REQUIRED = ("format", "format_version", "config", "encoder_id", "value_scale", "epoch", "val_loss")
 
 
+def _check_config(config: QNetConfig, name: str) -> None:
+    """CheckpointMismatchError for a size outside CONFIG_LIMITS (or below 1)."""
+    for field, limit in CONFIG_LIMITS.items():
+        v = getattr(config, field)
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= limit:
+            raise CheckpointMismatchError(f"{name} asks for {field}={v!r}; this ArcX accepts 1 to {limit}")
+    if not (isinstance(config.dropout, float | int) and 0.0 <= config.dropout < 1.0):
+        raise CheckpointMismatchError(f"{name} has an invalid dropout {config.dropout!r}")
+
+
 def parse_meta(meta: Mapping[str, str], name: str = "checkpoint") -> CheckpointMeta:
     """Validate a Q-net header. Raises CheckpointMismatchError with the reason."""
     if meta.get("format") != QNET_FORMAT:
@@ -148,15 +203,25 @@ def parse_meta(meta: Mapping[str, str], name: str = "checkpoint") -> CheckpointM
         raise CheckpointMismatchError(
             f"{name} was written by a newer ArcX (format {version}, this one reads ≤ {QNET_FORMAT_VERSION})"
         )
+    if version >= _HEADER_DIGEST_FROM and "header_sha256" not in meta:
+        raise CheckpointCorruptError(f"{name} lacks its header hash (format {version} has one)")
+    check_header(meta, name)
     try:
         config = QNetConfig.from_dict(json.loads(meta["config"]))
         value_scale = float(meta["value_scale"])
         epoch = int(meta["epoch"])
         val_loss = float(meta["val_loss"])
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise CheckpointMismatchError(f"{name} has unreadable metadata ({exc})") from exc
-    if not (math.isfinite(value_scale) and value_scale > 0):
-        raise CheckpointMismatchError(f"{name} has an invalid value scale {value_scale}")
+    except (ValueError, TypeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointMismatchError(f"{name} has unreadable metadata ({type(exc).__name__}: {exc})") from exc
+    if not (math.isfinite(value_scale) and MIN_VALUE_SCALE <= value_scale <= MAX_VALUE_SCALE):
+        raise CheckpointMismatchError(
+            f"{name} has an invalid value scale {value_scale} (accepted: {MIN_VALUE_SCALE:g} to {MAX_VALUE_SCALE:g})"
+        )
+    if not 0 <= epoch <= MAX_EPOCH:
+        raise CheckpointMismatchError(f"{name} has an invalid epoch {epoch}")
+    if math.isinf(val_loss) or val_loss < 0:  # nan: trained without a validation split
+        raise CheckpointMismatchError(f"{name} has an invalid validation loss {val_loss}")
+    _check_config(config, name)
     known = set(_REQUIRED) | {"app_version", "created_at", "content_sha256"}
     return CheckpointMeta(
         config=config,
@@ -210,17 +275,28 @@ def load_checkpoint(
             f"but the running encoder is {expected_encoder_id}; retrain on runs recorded with it"
         )
     try:
-        model = TemporalQNet(meta.config)
-    except ValueError as exc:
+        with torch.device("meta"):  # shapes only, no memory: the file decides what is allocated
+            expected = TemporalQNet(meta.config).state_dict()
+    except (ValueError, TypeError, RuntimeError, AssertionError) as exc:
         raise CheckpointMismatchError(f"{path.name}: {exc}") from exc
-    expected = model.state_dict()
     if int(raw["format_version"]) < 2:
-        tensors = {**{k: expected[k] for k in _V1_DEFAULTS}, **tensors}
+        identity = {"input_mean": torch.zeros(meta.config.latent_dim), "input_std": torch.ones(meta.config.latent_dim)}
+        tensors = {**{k: identity[k] for k in _V1_DEFAULTS}, **tensors}
+    _check_shapes(path.name, expected, tensors)
+    model = TemporalQNet(meta.config)
+    model.load_state_dict(tensors)
+    model.to(device)
+    model.eval()
+    return model, meta
+
+
+def _check_shapes(name: str, expected: Mapping[str, torch.Tensor], tensors: Mapping[str, torch.Tensor]) -> None:
+    """CheckpointMismatchError unless `tensors` has exactly `expected`'s names and shapes."""
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
         raise CheckpointMismatchError(
-            f"{path.name} does not match its architecture: missing {missing[:4]}, unexpected {unexpected[:4]}"
+            f"{name} does not match its architecture: missing {missing[:4]}, unexpected {unexpected[:4]}"
         )
     wrong = [
         f"{k} {list(tensors[k].shape)} ≠ {list(v.shape)}"
@@ -228,8 +304,4 @@ def load_checkpoint(
         if tensors[k].shape != v.shape
     ]
     if wrong:
-        raise CheckpointMismatchError(f"{path.name} has wrong tensor shapes: {'; '.join(wrong[:4])}")
-    model.load_state_dict(tensors)
-    model.to(device)
-    model.eval()
-    return model, meta
+        raise CheckpointMismatchError(f"{name} has wrong tensor shapes: {'; '.join(wrong[:4])}")

@@ -159,3 +159,96 @@ def test_input_stats_are_saved_and_a_version_1_file_loads_with_the_identity(save
     p2 = write_tensors(tmp_path / "v2.safetensors", old, meta)
     with pytest.raises(CheckpointMismatchError, match="missing"):
         load_checkpoint(p2)
+
+
+def _edit_header(path, old: bytes, new: bytes):
+    """Change bytes inside the safetensors JSON header, keeping its length (as a bit flip would)."""
+    assert len(old) == len(new)
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = raw[8 : 8 + n]
+    assert header.count(old) == 1, header
+    path.write_bytes(raw[:8] + header.replace(old, new) + raw[8 + n :])
+
+
+def test_a_changed_digit_of_the_value_scale_is_caught(tmp_path):
+    model = TemporalQNet(CFG)
+    p = save_checkpoint(tmp_path / "q.safetensors", model, encoder_id="abc123", value_scale=6077.9, epoch=1,
+                        val_loss=0.5)
+    _edit_header(p, b'"6077.9"', b'"7077.9"')
+    assert read_metadata(p)["value_scale"] == "7077.9"  # the header still parses
+    with pytest.raises(CheckpointCorruptError, match="metadata .* does not match its header hash"):
+        load_checkpoint(p)
+
+
+def test_a_changed_config_is_caught(saved):
+    _, path = saved
+    _edit_header(path, b'\\"hidden\\": 8', b'\\"hidden\\": 9')
+    with pytest.raises(CheckpointCorruptError, match="header hash"):
+        load_checkpoint(path)
+
+
+def test_format_3_without_its_header_hash_is_refused(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    assert meta["format_version"] == "3"
+    plain = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(plain, str(tmp_path / "nohash.safetensors"), metadata={k: v for k, v in meta.items() if k != "header_sha256"})
+    with pytest.raises(CheckpointCorruptError, match="lacks its header hash"):
+        load_checkpoint(tmp_path / "nohash.safetensors")
+
+
+@pytest.mark.parametrize("scale", ["1e308", "inf", "nan", "0", "1e-300"])
+def test_absurd_value_scales_are_refused(saved, tmp_path, scale):
+    model, path = saved
+    _, meta = read_tensors(path)
+    p = write_tensors(tmp_path / "s.safetensors", model.state_dict(), {**meta, "value_scale": scale})
+    with pytest.raises(CheckpointMismatchError, match="invalid value scale"):
+        load_checkpoint(p)
+
+
+def test_a_version_2_file_without_a_header_hash_still_loads_and_is_range_checked(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    old = {k: v for k, v in meta.items() if k != "header_sha256"}
+    plain = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(plain, str(tmp_path / "v2.safetensors"), metadata={**old, "format_version": "2"})
+    loaded, m = load_checkpoint(tmp_path / "v2.safetensors")
+    assert m.value_scale == 250.0 and torch.equal(loaded.head[-1].weight, model.head[-1].weight)
+    save_file(plain, str(tmp_path / "v2big.safetensors"),
+              metadata={**old, "format_version": "2", "value_scale": "1e308"})
+    with pytest.raises(CheckpointMismatchError, match="invalid value scale"):
+        load_checkpoint(tmp_path / "v2big.safetensors")
+
+
+def test_a_header_asking_for_absurd_sizes_is_refused_before_allocating(saved, tmp_path, monkeypatch):
+    model, path = saved
+    _, meta = read_tensors(path)
+    huge = json.dumps({**CFG.to_dict(), "hidden": 10**7}, sort_keys=True)
+    p = write_tensors(tmp_path / "huge.safetensors", model.state_dict(), {**meta, "config": huge})
+    with pytest.raises(CheckpointMismatchError, match="hidden=10000000; this ArcX accepts 1 to 4096"):
+        load_checkpoint(p)
+    # within the limits but not what the file holds: refused from shapes alone, nothing built
+    big = json.dumps({**CFG.to_dict(), "hidden": 4096}, sort_keys=True)
+    p = write_tensors(tmp_path / "big.safetensors", model.state_dict(), {**meta, "config": big})
+    import app.core.model.checkpoint as ckpt
+
+    built = []
+    real = ckpt.TemporalQNet
+
+    def spy(config):
+        built.append(torch.get_default_device())
+        return real(config)
+
+    monkeypatch.setattr(ckpt, "TemporalQNet", spy)
+    with pytest.raises(CheckpointMismatchError, match="wrong tensor shapes"):
+        load_checkpoint(p)
+    assert [d.type for d in built] == ["meta"]  # only the shape-only build ran
+
+
+def test_deeply_nested_config_is_a_clear_error(saved, tmp_path):
+    model, path = saved
+    _, meta = read_tensors(path)
+    p = write_tensors(tmp_path / "deep.safetensors", model.state_dict(), {**meta, "config": "[" * 100_000})
+    with pytest.raises(CheckpointMismatchError, match="unreadable metadata"):
+        load_checkpoint(p)
