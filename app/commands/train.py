@@ -7,6 +7,8 @@ The progress bar (steps, ETA, losses, samples/s) goes to stderr; the summary (or
 `--json`, the `TrainResult` as JSON) to stdout. The model goes to `--out` (default: the
 user's models folder) only once it is complete and verified; the one it replaces is kept
 as `<name>.prev.safetensors`. Ctrl+C stops without touching the installed model.
+Before training, a labelled run whose loot value is outside 0..`schema.MAX_LOOT_VALUE`
+(labelled by an older ArcX) is refused by name, instead of a non-finite loss later.
 """
 
 from __future__ import annotations
@@ -71,6 +73,23 @@ def _config(args: argparse.Namespace) -> Any:
         raise ArcXError(str(exc)) from exc
 
 
+def check_labels(root: Path) -> None:
+    """ArcXError naming the first labelled run with a loot value training cannot use."""
+    import math
+
+    from app.core.data.schema import MAX_LOOT_VALUE
+    from app.core.data.store import list_runs
+    from app.core.errors import DataError
+
+    for r in list_runs(root):
+        v = r.final_loot_value
+        if r.labelled and (v is None or not math.isfinite(v) or not 0 <= v <= MAX_LOOT_VALUE):
+            raise DataError(
+                f"run {r.run_id[:8]} is labelled with loot value {v}, outside 0 to {MAX_LOOT_VALUE:g}; "
+                f"relabel it: arcx data label {r.run_id[:8]} --extracted VALUE (or --died)"
+            )
+
+
 def _duration(seconds: float) -> str:
     s = round(seconds)
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{seconds:.1f} s"
@@ -84,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     data = args.data if args.data is not None else paths.runs_dir()
+    if Path(data).is_dir():
+        check_labels(data)
     out = args.out if args.out is not None else paths.user_models_dir() / "qnet.safetensors"
     bar: Any = None
     cancel = threading.Event()
