@@ -5,7 +5,6 @@ Run as root on Linux; skipped where mounting is not allowed.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
