@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--out", type=Path, default=None, help="model file (default: the user's qnet.safetensors)")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 30)")
     parser.add_argument("--batch-size", type=int, default=None, help="decisions per step (default 256)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-4)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-3)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, rocm, directml (default: auto)")
     parser.add_argument("--encoder-id", default=None, help="train on this encoder's runs only")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")

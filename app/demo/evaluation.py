@@ -289,11 +289,11 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
         except DataError as exc:
             log.warning("%s", exc)
             continue
+        f = truth["frame_idx"].astype(np.int64)
+        if len(f) == 0:  # the raid ended before its first decision: no advice could change it
+            continue
         run = load_run(info.path, info)
         encoders.add(run.encoder_id)
-        f = truth["frame_idx"].astype(np.int64)
-        if len(f) == 0:
-            continue
         if f.max() >= len(run.latents):
             raise DataError(f"run {info.run_id}: the truth refers to frames the run does not have")
         idx = window_rows(f, 0, window)  # (N, L), padded as the dataset

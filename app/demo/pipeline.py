@@ -400,28 +400,10 @@ def training_set(root: Path, window: int = WINDOW, branches: bool = True) -> Dec
 # ---------------------------------------------------------------------------- the headless demo
 
 
-DEMO_QNET = dict(hidden=64, num_layers=1, attn_dim=64, head_dim=128, dropout=0.0)
-"""The demo's Q-net: a small BiGRU. With ~15 raids' frames (whatever the branch samples
-add, the states come from those frames) the default 2×256 net learns no better and
-trains ~8× slower on a CPU (measured at 72×128: ρ 0.91 with this one)."""
-
-
 def demo_train_config(latent_dim: int = 512, **overrides: object) -> TrainConfig:
-    """The demo's training: the small Q-net, lr 1e-3, up to 12 epochs over the branch samples.
-
-    Measured on the full-size demo's raids (13 + 5, kept and retrained): 5 epochs left the
-    predicted ΔEV compressed towards the mean (slope 0.25 against the true ΔEV, never
-    below 0: the advice was "always stay"); 12 epochs with early stopping after 3 without
-    a better validation loss (best epoch ~8) gave slope ~0.6, ΔEV negative where extract
-    is truly better, advice agreement 92% vs always-stay's 82%. lr 3e-3 collapsed to a
-    constant. ~25 s an epoch on 2 CPU cores: the whole demo stays under 15 minutes.
-    """
-    kw: dict[str, object] = dict(
-        epochs=12, patience=3, lr=1e-3, val_fraction=0.15,
-        qnet=QNetConfig(latent_dim=latent_dim, **DEMO_QNET),  # type: ignore[arg-type]
-    )
-    kw.update(overrides)
-    return TrainConfig(**kw)  # type: ignore[arg-type]
+    """The demo's training: `arcx train`'s defaults (`TrainConfig`), for latents of size
+    `latent_dim`, with `overrides`. The defaults are what `benchmarks/learning.py` measured."""
+    return TrainConfig(**{"qnet": QNetConfig(latent_dim=latent_dim), **overrides})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

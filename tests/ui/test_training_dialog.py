@@ -177,7 +177,7 @@ def test_the_dialog_edits_the_defaults_it_was_given(qtbot):
     defaults = TrainConfig(epochs=30, batch_size=256, patience=9, encoder_id="enc-a")
     d = TrainingDialog(SUMMARY, ScriptedWorker, defaults=defaults)
     qtbot.addWidget(d)
-    assert (d.epochs.value(), d.batch.value(), d.lr.value()) == (30, 256, 3e-4)
+    assert (d.epochs.value(), d.batch.value(), d.lr.value()) == (30, 256, TrainConfig().lr)
     d.epochs.setValue(4)
     assert d.config() == TrainConfig(epochs=4, batch_size=256, patience=9, encoder_id="enc-a")
 

@@ -1,7 +1,7 @@
 """TemporalQNet: a window of frame latents → quantiles of the final value per action.
 
     z [B, L, D] → standardise per dimension ((z − input_mean) / input_std)
-      → 2-layer BiGRU (H per direction) → [B, L, 2H]
+      → BiGRU (1 layer, H = 64 per direction by default) → [B, L, 2H]
       → attention pooling (Linear(2H, attn) → Tanh → Linear(attn, 1) → softmax over L)
       → [B, 2H] → LayerNorm → Linear(2H, head) + ReLU + Dropout → Linear(head, A·K)
       → [B, A, K]
@@ -35,19 +35,22 @@ class QNetConfig:
     """D: size of one frame latent (the encoder's output)"""
     seq_len: int = WINDOW
     """L: frames in a decision window (4 s at 8 FPS); the net accepts any L ≥ 1"""
-    hidden: int = 256
-    """GRU hidden size per direction (the pooled feature is 2·hidden)"""
-    num_layers: int = 2
+    hidden: int = 64
+    """GRU hidden size per direction (the pooled feature is 2·hidden). Sized to a player's
+    data: on 50 recorded demo raids (200 held-out, from pixels) the former default (2 layers,
+    hidden 256, attention 256, head 512, dropout 0.1) banked 603 loot per raid [533, 674]
+    and this one 604 [535, 678] (habit 576), and this one trained ~10× faster"""
+    num_layers: int = 1
     """stacked recurrent (or transformer) layers"""
-    attn_dim: int = 256
+    attn_dim: int = 64
     """hidden size of the attention-pooling scorer"""
-    head_dim: int = 512
+    head_dim: int = 128
     """hidden size of the MLP head"""
     num_actions: int = 2
     """A: stay, extract"""
     num_quantiles: int = NUM_QUANTILES
     """K: quantiles per action, at τ_i = (2i+1)/2K"""
-    dropout: float = 0.1
+    dropout: float = 0.0
     """dropout in the head (and between GRU layers)"""
     arch: Literal["bigru", "transformer"] = "bigru"
     """sequence model"""

@@ -6,9 +6,9 @@ from app.core.model.qnet import QNetConfig, TemporalQNet
 
 def test_default_architecture_and_shapes():
     cfg = QNetConfig()
-    assert (cfg.latent_dim, cfg.seq_len, cfg.hidden, cfg.num_layers) == (512, 32, 256, 2)
+    assert (cfg.latent_dim, cfg.seq_len, cfg.hidden, cfg.num_layers) == (512, 32, 64, 1)
     net = TemporalQNet(cfg).eval()
-    assert net.seq.bidirectional and net.seq.num_layers == 2 and net.seq.hidden_size == 256
+    assert net.seq.bidirectional and net.seq.num_layers == 1 and net.seq.hidden_size == 64
     q = net(torch.randn(3, 32, 512))
     assert q.shape == (3, 2, 16) and q.dtype == torch.float32
     assert torch.isfinite(q).all()

@@ -48,7 +48,7 @@ def config(**kw) -> TrainConfig:
     # the quantile regression itself, on final-value targets (the stopping targets and the
     # extract bound are tested in test_targets.py and by the demo)
     base = dict(epochs=3, batch_size=64, lr=3e-3, qnet=TINY, num_threads=1, precision="fp32", device="cpu",
-                targets="final", extract_bound_weight=0.0)
+                targets="final", extract_bound_weight=0.0, conservative_weight=0.0, val_fraction=0.2)
     return TrainConfig(**{**base, **kw})
 
 
