@@ -57,6 +57,8 @@ class RunData:
     """the run's final loot value: every decision's training target"""
     died: bool = False
     """the run ended dead (its last decision is followed by nothing: value 0)"""
+    player: str = ""
+    """who recorded it, for runs pooled from several players (`pool.py`); "" for one's own"""
 
     def __post_init__(self) -> None:
         if self.latents.ndim != 2:
@@ -169,6 +171,7 @@ class DecisionDataset:
         self.targets = np.concatenate([np.full(r.n_decisions, r.target) for r in runs]).astype(np.float32)
         self.run_index = np.concatenate([np.full(r.n_decisions, i) for i, r in enumerate(runs)]).astype(np.int64)
         self.run_died = np.array([r.died for r in runs], dtype=bool)  # (R,) the run ended dead
+        self.run_players: list[str] = [r.player for r in runs]  # (R,) who recorded each run
         # (N,) position of each recorded decision within its run (rows appended later, such as
         # the demo's branch samples, have none: they come after the first len(position) rows)
         self.position = np.concatenate([np.arange(r.n_decisions) for r in runs]).astype(np.int64)
