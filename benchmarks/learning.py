@@ -66,7 +66,7 @@ def main() -> int:
     p.add_argument("--size", type=int, nargs=2, default=(72, 128), metavar=("H", "W"))
     p.add_argument("--root", type=Path, default=Path("learning-raids"))
     p.add_argument("--targets", choices=("final", "stopping"), default=None, help="default: the trainer's")
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=None, help="default: the trainer's")
     p.add_argument("--png", type=Path, default=None, help="save the curve here")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
@@ -94,7 +94,7 @@ def main() -> int:
     hyst = Hysteresis()
     curve = []
     for n in sorted(args.points):
-        cfg = demo_train_config(epochs=args.epochs, patience=4)
+        cfg = demo_train_config(**({"epochs": args.epochs} if args.epochs else {}))  # arcx train's defaults
         if args.targets:
             from dataclasses import replace
 

@@ -7,6 +7,9 @@ The progress bar (steps, ETA, losses, samples/s) goes to stderr; the summary (or
 `--json`, the `TrainResult` as JSON) to stdout. The model goes to `--out` (default: the
 user's models folder) only once it is complete and verified; the one it replaces is kept
 as `<name>.prev.safetensors`. Ctrl+C stops without touching the installed model.
+Under torchrun (`torchrun --nproc_per_node N -m app train ...`) this process is one rank
+of a DDP job (`app/core/training/distributed.py`); rank 0 prints and installs the model.
+`--data` may be a pool (`arcx data export`/`import`) and may be given several times.
 Before training, a labelled run whose loot value is outside 0..`schema.MAX_LOOT_VALUE`
 (labelled by an older ArcX) is refused by name, instead of a non-finite loss later.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 from dataclasses import asdict
@@ -30,7 +34,10 @@ def register(sub: Any) -> None:
         description="Train the Q-net on the labelled runs under --data and install it "
         "(the previous model is kept for roll-back).",
     )
-    parser.add_argument("--data", type=Path, default=None, help="runs folder (default: the user's)")
+    parser.add_argument(
+        "--data", type=Path, action="append", default=None,
+        help="runs folder or pool; repeat it for several (default: the user's runs)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="model file (default: the user's qnet.safetensors)")
     parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 30)")
     parser.add_argument("--batch-size", type=int, default=None, help="decisions per step (default 256)")
@@ -45,6 +52,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--val-fraction", type=float, default=None, help="share of runs held out (default 0.2)")
     parser.add_argument("--patience", type=int, default=None, help="early-stopping patience in epochs (default 5)")
+    parser.add_argument(
+        "--val-player", dest="val_players", action="append", default=None, metavar="PLAYER",
+        help="validate on this player's runs of a pool instead of a split by run (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
@@ -64,6 +75,7 @@ def _config(args: argparse.Namespace) -> Any:
         "seed": args.seed,
         "val_fraction": args.val_fraction,
         "patience": args.patience,
+        "val_players": tuple(args.val_players) if args.val_players else None,
     }
     try:
         return TrainConfig(**{k: v for k, v in chosen.items() if v is not None})
@@ -95,23 +107,42 @@ def _duration(seconds: float) -> str:
     return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{seconds:.1f} s"
 
 
+def _fit_here(config: Any, folders: list[Path], out: Path, on_step: Any, cancel: threading.Event) -> Any:
+    """Train in this process: one rank of a torchrun job (DDP), or on several folders."""
+    from app.core.training import distributed
+    from app.core.training.trainer import Trainer
+
+    if not distributed.launched():
+        return Trainer(config, on_step=on_step, cancel=cancel).fit(folders, out)
+    world = distributed.init(config.device)
+    try:
+        return Trainer(config, on_step=on_step, cancel=cancel, device=world.device, world=world).fit(folders, out)
+    finally:
+        distributed.shutdown()
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from app.core import paths
+    from app.core.data.pool import RUNS_DIR, is_pool
+    from app.core.training import distributed
     from app.core.training.trainer import Trainer, TrainProgress
 
     config = _config(args)
-    data = args.data if args.data is not None else paths.runs_dir()
-    if Path(data).is_dir():
-        check_labels(data)
+    folders: list[Path] = args.data or [paths.runs_dir()]
+    for folder in folders:
+        if Path(folder).is_dir():
+            check_labels(Path(folder) / RUNS_DIR if is_pool(folder) else folder)
+    data = folders[0]
+    rank0 = not distributed.launched() or os.environ.get("RANK") == "0"
     out = args.out if args.out is not None else paths.user_models_dir() / "qnet.safetensors"
     bar: Any = None
     cancel = threading.Event()
 
     def on_step(p: TrainProgress) -> None:
         nonlocal bar
-        if args.no_progress:
+        if args.no_progress or not rank0:
             return
         if bar is None:
             bar = tqdm(total=p.total_steps, unit="step", file=sys.stderr, dynamic_ncols=True)
@@ -123,13 +154,18 @@ def run(args: argparse.Namespace) -> int:
         bar.update(p.step - bar.n)
 
     try:
-        result = Trainer(config, on_step=on_step, cancel=cancel).fit(data, out)
+        if distributed.launched() or len(folders) > 1:  # a torchrun rank, or several folders: here
+            result = _fit_here(config, folders, out, on_step, cancel)
+        else:
+            result = Trainer(config, on_step=on_step, cancel=cancel).fit(data, out)
     except KeyboardInterrupt:
         print("arcx: training interrupted; the installed model is unchanged", file=sys.stderr)
         return 130
     finally:
         if bar is not None:
             bar.close()
+    if not rank0:
+        return 0  # rank 0 reports for the job
 
     if args.json:
         d = asdict(result)

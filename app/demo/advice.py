@@ -33,6 +33,12 @@ the best fixed rule on carried loot, tuned on the training raids by playing them
 simulator (`tune_loot_rule`); each ArcX profile through `Adviser.tick` (the engine's own
 function, hysteresis included); and the oracle: Monte-Carlo greedy from the hidden state
 (extract where the truth's EV of extracting beats staying).
+
+**Truth on demand** (`departure_gains`): only the decision where a policy first departs
+from the habit changes a raid's score, so a held-out raid played without a sidecar
+(`LiveRaid`: its looting states and the player's hidden parameters) is scored by rolling
+out just that state. Hundreds of held-out raids then cost a few thousand rollouts instead
+of a sidecar for every decision (what makes the whole-loop test affordable).
 """
 
 from __future__ import annotations
@@ -45,8 +51,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core.model.ev import RISK_ORDER, Adviser, Hysteresis, shown_advice
-from app.demo.sim.autopilot import Autopilot, AutopilotConfig
-from app.demo.sim.game import Game, Phase, SimConfig
+from app.demo.sim.autopilot import Autopilot, AutopilotConfig, AutopilotParams
+from app.demo.sim.game import Game, GameState, Phase, SimConfig
+from app.demo.sim.truth import evaluate_many
 
 HABIT, ORACLE = "habit (the player)", "oracle (MC greedy, hidden state)"
 N_BOOT = 2000  # bootstrap resamples of the runs
@@ -153,7 +160,7 @@ class Table:
 
 
 def adviser_says(
-    raids: Sequence[Raid], quantiles: Sequence[NDArray[np.float64]], adviser: Adviser
+    raids: Sequence[Raid | LiveRaid], quantiles: Sequence[NDArray[np.float64]], adviser: Adviser
 ) -> list[NDArray[np.bool_]]:
     """What `adviser` shows (EXTRACT?) at every decision of each raid, from predicted
     quantiles [n, 2, K] in loot units per raid; the adviser is reset at each raid start."""
@@ -357,3 +364,54 @@ def standard_policies(
         for profile in RISK_ORDER:
             out[f"ArcX {profile}"] = adviser_says(raids, quantiles, Adviser(profile, hysteresis))
     return out
+
+
+# ---------------------------------------------------------------------------- truth on demand
+
+
+@dataclass(frozen=True)
+class LiveRaid:
+    """A held-out raid without a truth sidecar: what scoring on demand needs."""
+
+    t_sec: NDArray[np.float64]
+    """[n] run-clock time of each looting decision"""
+    states: tuple[GameState, ...]
+    """[n] the game state at each looting decision (the truth's input, never the model's)"""
+    value: float
+    """the recorded outcome: loot banked (0 when died)"""
+    player: AutopilotParams
+    """this run's hidden habit (what "playing on" means for it)"""
+
+    def __post_init__(self) -> None:
+        if len(self.states) != len(self.t_sec):
+            raise ValueError(f"{len(self.states)} states for {len(self.t_sec)} decisions")
+
+
+def departure_gains(
+    raids: Sequence[LiveRaid],
+    says: Sequence[NDArray[np.bool_]],
+    *,
+    autopilot: AutopilotConfig | None = None,
+    n: int = 512,
+    seed: int = 0,
+) -> NDArray[np.float64]:
+    """[R] loot per raid that following `says` gains over the habit on the recorded path:
+    EV extract − EV stay (playing on as this player does) at the first EXTRACT, 0 where
+    it never says extract before the player left. The truth of raid j's decision i is
+    seeded by (seed, j, i), so two policies that leave at the same moment get the same
+    number (paired, as the sidecar's)."""
+    if len(says) != len(raids):
+        raise ValueError(f"advice for {len(says)} raids, {len(raids)} raids given")
+    gains = np.zeros(len(raids))
+    for j, (raid, s) in enumerate(zip(raids, says, strict=True)):
+        s = np.asarray(s, dtype=bool)
+        if s.shape != raid.t_sec.shape:
+            raise ValueError(f"raid {j}: advice for {s.shape[0]} decisions, it has {len(raid.t_sec)}")
+        hit = np.flatnonzero(s)
+        if hit.size:
+            i = int(hit[0])
+            truth = evaluate_many([raid.states[i]], n=n, seed=int(np.random.SeedSequence([seed, j, i]).generate_state(1)[0]),
+                                  autopilot=autopilot, policy=raid.player)[0]
+            gains[j] = truth.ev_extract - truth.ev_stay
+    return gains
+

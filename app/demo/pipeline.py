@@ -77,7 +77,7 @@ from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import QNetConfig
 from app.core.model.runtime import select_encoder
 from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
-from app.demo.advice import Table, tune_loot_rule
+from app.demo.advice import LiveRaid, Table, tune_loot_rule
 from app.demo.evaluation import TRUTH_FILE, Metrics, evaluate_all
 from app.demo.hooks import sim_frames
 from app.demo.sim import (
@@ -266,6 +266,30 @@ def generate_runs(
         if progress is not None:
             progress("generate", i + 1, n_runs)
     return GenResult(tuple(runs), encoder.name, t_play, t_enc, t_rec, t_truth)
+
+
+def play_live_raids(
+    n_runs: int, *, seed: int, encoder: EncoderBackend, config: GenConfig | None = None, window: int = WINDOW,
+) -> tuple[list[NDArray[np.float32]], list[LiveRaid]]:
+    """Held-out raids (seeds seed … seed+n_runs−1) played and encoded as `generate_runs`
+    does but kept in memory, for scoring with truth on demand (`advice.departure_gains`):
+    per raid, its looting decisions' windows [n, L, D] and a `LiveRaid`. A raid that ended
+    before its first decision is left out (no advice could change it)."""
+    cfg = config or GenConfig()
+    windows: list[NDArray[np.float32]] = []
+    raids: list[LiveRaid] = []
+    for i in range(n_runs):
+        frames, states, src = play_raid(seed + i, cfg)
+        latents = encode_frames(encoder, frames, cfg.batch_frames)
+        dec = decision_frames(len(frames), cfg.decision_every)
+        looting = np.array([f for f in dec if states[f].phase == Phase.LOOTING], dtype=np.int64)
+        if looting.size == 0:
+            continue
+        windows.append(latents[window_rows(looting, 0, window)])
+        value = float(src.final_value or 0.0) if src.outcome == "extracted" else 0.0
+        raids.append(LiveRaid(looting / float(cfg.sim.fps), tuple(states[f] for f in looting), value,
+                              src.autopilot.params))
+    return windows, raids
 
 
 def write_truth(

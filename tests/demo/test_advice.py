@@ -125,3 +125,35 @@ def test_the_evaluation_scores_through_the_engines_adviser(monkeypatch):
     q = [np.zeros((len(r.t_sec), 2, 16)) for r in rs]
     standard_policies(rs, q, loot_threshold=None, hysteresis=NO_HYSTERESIS)
     assert len(calls) == 3 * sum(len(r.t_sec) for r in rs)  # every tick of every profile
+
+
+def test_truth_on_demand_scores_the_first_departure_only_and_pairs_policies():
+    from app.demo.advice import LiveRaid, departure_gains
+    from app.demo.sim import AutopilotConfig, Game, SimConfig, evaluate_many
+    from app.demo.sim.autopilot import AutopilotParams
+
+    game = Game(SimConfig(), seed=3)
+    states = []
+    while len(states) < 6:
+        game.step("stay")
+        if game.state.step % 4 == 0:
+            states.append(game.state)
+    player = AutopilotParams(threshold=3.0, max_time_s=120.0)
+    raid = LiveRaid(np.arange(6) * 0.5, tuple(states), 250.0, player)
+    never = np.zeros(6, bool)
+    at3 = np.array([0, 0, 0, 1, 0, 1], bool)
+    at3_again = np.array([0, 0, 0, 1, 1, 1], bool)  # the same first departure
+    g = departure_gains([raid, raid, raid], [never, at3, at3_again], n=64, seed=5)
+    assert g[0] == 0.0
+    # raid index is part of the seed: compare the same raid index across calls
+    a = departure_gains([raid], [at3], n=64, seed=5)[0]
+    b = departure_gains([raid], [at3_again], n=64, seed=5)[0]
+    assert a == b != 0.0  # paired: same state, same rollouts
+    truth = evaluate_many([states[3]], n=4096, seed=0, autopilot=AutopilotConfig(), policy=player)[0]
+    big = departure_gains([raid], [at3], n=4096, seed=1)[0]
+    # early in a raid leaving throws the future away: a loss, and near the truth's own
+    assert big < 0 and big == pytest.approx(truth.ev_extract - truth.ev_stay, abs=0.15 * abs(truth.delta) + 5)
+    with pytest.raises(ValueError, match="decisions"):
+        departure_gains([raid], [np.zeros(5, bool)])
+    with pytest.raises(ValueError, match="raids"):
+        departure_gains([raid], [])
