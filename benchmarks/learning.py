@@ -133,21 +133,29 @@ def main() -> int:
 
 
 def plot(curve: list[dict], path: Path) -> None:
+    """Two panels: loot per raid (absolute intervals) and the share of the oracle's gain,
+    whose interval is paired with the habit per resample (the one that tells a gain)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n = [c["raids"] for c in curve]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
-    m = [c["neutral"]["mean"] for c in curve]
-    ax.fill_between(n, [c["neutral"]["lo"] for c in curve], [c["neutral"]["hi"] for c in curve], alpha=0.25)
-    ax.plot(n, m, marker="o", label="following ArcX neutral")
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
+    ax.fill_between(n, [c["neutral"]["lo"] for c in curve], [c["neutral"]["hi"] for c in curve], alpha=0.2)
+    ax.plot(n, [c["neutral"]["mean"] for c in curve], marker="o", label="following ArcX neutral")
     ax.plot(n, [c["habit"]["mean"] for c in curve], ls="--", color="grey", label="the player's habit")
-    ax.set_xscale("log")
-    ax.set_xlabel("recorded raids trained on")
-    ax.set_ylabel("loot banked per raid")
-    ax.legend()
+    ax.set_ylabel("loot banked per raid (95 % interval)")
+    s = [100 * c["share"]["mean"] for c in curve]
+    bx.fill_between(n, [100 * c["share"]["lo"] for c in curve], [100 * c["share"]["hi"] for c in curve], alpha=0.2)
+    bx.plot(n, s, marker="o", label="ArcX neutral (paired 95 % interval)")
+    bx.axhline(100, color="green", ls=":", label="oracle (MC greedy)")
+    bx.axhline(0, color="grey", ls="--", label="the player's habit")
+    bx.set_ylabel("share of the oracle's gain over the habit (%)")
+    for a in (ax, bx):
+        a.set_xscale("log")
+        a.set_xlabel("recorded raids trained on")
+        a.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
