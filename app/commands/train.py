@@ -191,4 +191,20 @@ def run(args: argparse.Namespace) -> int:
     if result.checkpoint_path is not None:
         kept = f" (previous kept as {result.previous_path.name})" if result.previous_path else ""
         print(f"Model: {result.checkpoint_path}{kept}")
+        _print_verdict(folders, result, config)
     return 0
+
+
+def _print_verdict(folders: list[Path], result: Any, config: Any) -> None:
+    """The new model scored on the held-out runs, in words (app/core/training/verdict.py)."""
+    from app.core.errors import ArcXError
+    from app.core.training.verdict import verdict_for
+
+    if len(folders) > 1:
+        return
+    try:
+        verdict = verdict_for(folders[0], result, config)
+    except (ArcXError, OSError, ValueError) as exc:
+        print(f"Quality: not checked ({exc}).")
+        return
+    print(("\nWARNING: " if verdict.warn else "\nQuality: ") + verdict.text())
