@@ -7,6 +7,7 @@ The progress bar (steps, ETA, losses, samples/s) goes to stderr; the summary (or
 `--json`, the `TrainResult` as JSON) to stdout. The model goes to `--out` (default: the
 user's models folder) only once it is complete and verified; the one it replaces is kept
 as `<name>.prev.safetensors`. Ctrl+C stops without touching the installed model.
+Training runs in a child process (`app/core/training/child.py`), as in the app.
 Under torchrun (`torchrun --nproc_per_node N -m app train ...`) this process is one rank
 of a DDP job (`app/core/training/distributed.py`); rank 0 prints and installs the model.
 `--data` may be a pool (`arcx data export`/`import`) and may be given several times.
@@ -127,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
     from app.core import paths
     from app.core.data.pool import RUNS_DIR, is_pool
     from app.core.training import distributed
-    from app.core.training.trainer import Trainer, TrainProgress
+    from app.core.training.child import train_in_child
+    from app.core.training.trainer import TrainProgress
 
     config = _config(args)
     folders: list[Path] = args.data or [paths.runs_dir()]
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
         if distributed.launched() or len(folders) > 1:  # a torchrun rank, or several folders: here
             result = _fit_here(config, folders, out, on_step, cancel)
         else:
-            result = Trainer(config, on_step=on_step, cancel=cancel).fit(data, out)
+            # in a child process, as the training dialog does (app/core/training/child.py)
+            result = train_in_child(config, data, out, on_step=on_step, cancel=cancel)
     except KeyboardInterrupt:
         print("arcx: training interrupted; the installed model is unchanged", file=sys.stderr)
         return 130

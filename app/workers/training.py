@@ -1,9 +1,12 @@
-"""TrainingWorker: the core `Trainer` on a QThread.
+"""TrainingWorker: the core `Trainer`, in a child process, watched from a QThread.
 
-Thin by design: `run()` builds a `Trainer` whose `on_step` / `on_epoch_end` callbacks
-emit signals, calls `fit`, and turns an exception into `errored`. `request_stop()` sets
-the trainer's cancel token (a `threading.Event`), which it checks after every step; a
-cancelled fit writes nothing and still sends its `result` (`stopped == "cancelled"`).
+Thin by design: `run()` calls `train_in_child` (app/core/training/child.py), whose
+`on_step` / `on_epoch_end` callbacks emit signals, and turns an exception into `errored`.
+Training runs in a spawned process, so its threads and memory never touch the live
+engine's, and a crash in it (a segfault, the process killed) is an `errored` line, not
+the app's end. `request_stop()` sets the cancel token (a `threading.Event`), which is
+forwarded to the child's trainer, which checks it after every step; a cancelled fit
+writes nothing and still sends its `result` (`stopped == "cancelled"`).
 Step progress is throttled to `PROGRESS_INTERVAL_S` so a fast trainer cannot flood the
 GUI thread; the last step before an epoch ends is always sent.
 
@@ -16,13 +19,17 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.core.data.dataset import DecisionDataset
-from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
+from app.core.training.child import train_in_child
+from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
 from app.workers.base import StoppableWorker, describe_error
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,8 @@ class TrainingWorker(StoppableWorker):
         self.out_path = out_path
         self.device = device
         self._last_emit = 0.0
+        self.child_pid: int | None = None
+        """the training process's id once it started (for the footprint benchmark)"""
 
     def _on_step(self, p: TrainProgress) -> None:
         now = time.monotonic()
@@ -76,16 +85,21 @@ class TrainingWorker(StoppableWorker):
         self.progress.emit(p)
         self.epochEnded.emit(p)
 
+    def _on_started(self, pid: int) -> None:
+        self.child_pid = pid
+
     def run(self) -> None:
-        trainer = Trainer(
-            self.config,
-            on_step=self._on_step,
-            on_epoch_end=self._on_epoch_end,
-            cancel=self._stop,
-            device=self.device,
-        )
         try:
-            result = trainer.fit(self.data, self.out_path)
+            result = train_in_child(
+                self.config,
+                self.data,
+                self.out_path,
+                device=str(self.device) if self.device is not None else None,
+                on_step=self._on_step,
+                on_epoch_end=self._on_epoch_end,
+                cancel=self._stop,
+                on_started=self._on_started,
+            )
         except BaseException as exc:  # the worker reports, it never dies silently
             log.exception("training failed")
             self.errored.emit(describe_error(exc))
