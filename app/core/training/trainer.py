@@ -23,6 +23,11 @@ What `fit` does:
 
 On the CPU the thread count of the steps adapts to the machine's load (`threads.py`).
 
+Under torchrun (`distributed.py`, a `World` passed in) every rank loads its shard of the
+runs; the split, value scale, input standardisation, each step's global batch, the
+validation loss and the early-stop decision are the single process's, agreed across
+ranks; DDP averages the gradients, and only rank 0 installs the model.
+
 Speed: on a CPU with native bfloat16 (AVX512-BF16 / AMX) `precision="auto"` runs the
 forward pass under bfloat16 autocast, which is several times faster than float32 on
 the same cores; the loss, optimiser and stored weights stay float32. Elsewhere it
@@ -38,7 +43,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -46,13 +51,17 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from app.core import paths
 from app.core.data.dataset import DecisionDataset
+from app.core.data.pool import is_pool, load_pool, player_mask, run_split_mask
 from app.core.device import resolve_device
 from app.core.errors import DataError
 from app.core.model.dims import WINDOW
 from app.core.model.qnet import QNetConfig, TemporalQNet
+from app.core.training import distributed
+from app.core.training.distributed import Shard, World
 from app.core.training.install import install_model
 from app.core.training.loss import midpoint_taus, quantile_huber_loss, taken_quantiles
 from app.core.training.targets import Transitions, extract_bounds, mixed_targets, transitions
@@ -146,6 +155,10 @@ class TrainConfig:
     standardize_inputs: bool = True
     """fit the Q-net's input standardisation on the training frames (see `qnet.py`);
     False keeps the identity (raw latents), as before format 2"""
+
+    val_players: tuple[str, ...] = ()
+    """validate on these players' runs (of a pool, `pool.py`) instead of a split by run:
+    does a pooled model transfer to someone new? Empty: the split by run"""
 
     def __post_init__(self) -> None:
         checks = [
@@ -302,39 +315,58 @@ class Trainer:
         on_epoch_end: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
         device: torch.device | None = None,
+        world: World | None = None,
     ) -> None:
         """device: where to train, already decided (the app's device, from the player's
-        setting); None: `resolve_device(config.device)` decides."""
+        setting); None: `resolve_device(config.device)` decides. world: this process's
+        place in a torchrun job (`distributed.init`); None: one process."""
         self.config = config or TrainConfig()
         self.on_step = on_step
         self.on_epoch_end = on_epoch_end
         self.cancel: CancelToken = cancel if cancel is not None else threading.Event()
         self.device = device
+        self.world = world
 
     # ------------------------------------------------------------------------ public
 
     def fit(
-        self, data: Path | str | DecisionDataset, out_path: Path | str | None = None
+        self, data: Path | str | DecisionDataset | Sequence[Path], out_path: Path | str | None = None
     ) -> TrainResult:
-        """Train on `data` (a runs folder or a dataset); install the model at `out_path`.
+        """Train on `data` (a runs folder, a pool, several of them, or a dataset); install
+        the model at `out_path`.
 
         out_path defaults to the user models dir / qnet.safetensors. Raises DataError
-        when there is nothing to train on.
+        when there is nothing to train on. Under torchrun (`world`) `data` must be folders.
         """
         cfg = self.config
         started = time.perf_counter()
-        ds = (
-            data
-            if isinstance(data, DecisionDataset)
-            else DecisionDataset.from_root(Path(data), window=cfg.window, encoder_id=cfg.encoder_id)
-        )
+        shard = None
+        if self.world is not None:
+            if isinstance(data, DecisionDataset):
+                raise DataError("distributed training reads runs folders or pools, not a dataset in memory")
+            shard = Shard.load(self.world, _sources(data), window=cfg.window, encoder_id=cfg.encoder_id)
+            ds = shard.ds
+        elif isinstance(data, DecisionDataset):
+            ds = data
+        elif len(sources := _sources(data)) > 1 or is_pool(sources[0]):
+            ds = load_pool(sources, window=cfg.window, encoder_id=cfg.encoder_id)
+        else:
+            ds = DecisionDataset.from_root(sources[0], window=cfg.window, encoder_id=cfg.encoder_id)
         out = Path(out_path) if out_path is not None else paths.user_models_dir() / DEFAULT_MODEL_NAME
-        train_idx, val_idx = ds.split_by_run(cfg.val_fraction, cfg.seed)
+        train_idx, val_idx = self._split(ds, shard)
+        n_runs = shard.n_runs if shard is not None else ds.n_runs
+        run_of = shard.run_of_global if shard is not None else ds.run_index
+        n_val_runs = len(set(run_of[val_idx].tolist()))
         if len(train_idx) == 0:
             raise DataError("no training decisions after the validation split")
         if len(val_idx) == 0:
-            log.warning("only %d run(s): no validation split; the last epoch's model is kept", ds.n_runs)
-        scale = cfg.value_scale or fit_value_scale(ds.targets[train_idx])
+            log.warning("only %d run(s): no validation split; the last epoch's model is kept", n_runs)
+        if cfg.value_scale:
+            scale = cfg.value_scale
+        elif self.world is not None and shard is not None:
+            scale = distributed.value_scale(self.world, ds.targets[shard.local(train_idx)])
+        else:
+            scale = fit_value_scale(ds.targets[train_idx])
         qcfg = cfg.qnet or QNetConfig(latent_dim=ds.latent_dim)
         if qcfg.latent_dim != ds.latent_dim:
             raise DataError(f"the Q-net expects D={qcfg.latent_dim}, the runs have D={ds.latent_dim}")
@@ -345,8 +377,11 @@ class Trainer:
         try:
             device = self.device if self.device is not None else resolve_device(cfg.device)
             try:
-                state = self._fit_on(device, ds, train_idx, val_idx, scale, qcfg)
+                state = self._fit_on(device, ds, train_idx, val_idx, scale, qcfg, shard)
             except _DeviceFailed as exc:
+                if self.world is not None:  # the ranks cannot fall back one by one
+                    raise DataError(f"training on {device} failed on rank {self.world.rank} ({exc}); "
+                                    "train every rank on the CPU (--device cpu)") from exc
                 log.warning("training on %s failed (%s); training on the CPU instead", device, exc)
                 device = torch.device("cpu")
                 state = self._fit_on(device, ds, train_idx, val_idx, scale, qcfg)
@@ -355,8 +390,8 @@ class Trainer:
 
         installed = previous = None
         if state.stopped != "cancelled":
-            installed, previous = self._install(state.best_model, out, ds, scale, state, train_idx, val_idx)
-        n_val_runs = len(set(ds.run_index[val_idx].tolist()))
+            installed, previous = self._install_agreed(
+                state.best_model, out, ds, scale, state, train_idx, val_idx, n_runs - n_val_runs)
         return TrainResult(
             stopped=state.stopped,
             checkpoint_path=installed,
@@ -369,7 +404,7 @@ class Trainer:
             precision=state.precision,
             n_train=len(train_idx),
             n_val=len(val_idx),
-            n_train_runs=ds.n_runs - n_val_runs,
+            n_train_runs=n_runs - n_val_runs,
             n_val_runs=n_val_runs,
             encoder_id=ds.encoder_id,
             seconds=time.perf_counter() - started,
@@ -378,6 +413,20 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------------ internals
+
+    def _split(self, ds: DecisionDataset, shard: Shard | None) -> tuple[np.ndarray, np.ndarray]:
+        """(train, validation) decisions (global ones under torchrun): by run, or the runs
+        of `val_players` held out."""
+        cfg = self.config
+        if shard is None:
+            if not cfg.val_players:
+                return ds.split_by_run(cfg.val_fraction, cfg.seed)
+            is_val = player_mask(ds.run_players, cfg.val_players)[ds.run_index]
+        else:
+            runs = (player_mask(shard.run_players, cfg.val_players) if cfg.val_players
+                    else run_split_mask(shard.n_runs, cfg.val_fraction, cfg.seed))
+            is_val = runs[shard.run_of_global]
+        return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
     def _precision(self, device: torch.device) -> str:
         p = self.config.precision
@@ -478,12 +527,17 @@ class Trainer:
         val_idx: np.ndarray,
         scale: float,
         qcfg: QNetConfig,
+        shard: Shard | None = None,
     ) -> _FitState:
+        """Train; under torchrun `train_idx` and `val_idx` are global and `ds` is the shard's."""
         cfg = self.config
+        world = self.world if shard is not None else None
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         model = TemporalQNet(qcfg)
-        if cfg.standardize_inputs:
+        if cfg.standardize_inputs and world is not None and shard is not None:
+            distributed.input_stats(world, model, ds.frames[ds.frame_rows(shard.local(train_idx))])
+        elif cfg.standardize_inputs:
             model.set_input_stats(torch.from_numpy(ds.frames[ds.frame_rows(train_idx)].astype(np.float32)))
         precision = self._precision(device)
         taus_cpu = midpoint_taus(qcfg.num_quantiles)
@@ -491,6 +545,9 @@ class Trainer:
             self._probe(model, ds, train_idx, scale, device, taus_cpu.to(device), precision)
         taus = taus_cpu.to(device)
         model.to(device)
+        # the steps run through DDP (it averages the gradients); everything else uses `model`
+        step_model: nn.Module = model if world is None else DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None, broadcast_buffers=False)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         steps_per_epoch = math.ceil(len(train_idx) / cfg.batch_size)
         total_steps = steps_per_epoch * cfg.epochs
@@ -516,43 +573,58 @@ class Trainer:
                 if tuner.active and torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
                 t0 = time.perf_counter()
-                idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
-                batch = self._batch(ds, idx, scale, device, goals)
+                idx = step_idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+                weight = 1.0
+                if shard is not None and world is not None:  # this rank's part of the global batch
+                    idx = shard.local(step_idx)
+                    weight = Shard.step_weight(world, len(idx), len(step_idx))
+                batch = self._batch(ds, idx if len(idx) else np.zeros(1, np.int64), scale, device, goals)
                 for group in opt.param_groups:
                     group["lr"] = self._lr_at(state.step, total_steps)
                 try:
                     opt.zero_grad(set_to_none=True)
-                    loss = self._loss(model, batch, taus, precision)
-                    loss.backward()
+                    loss = self._loss(step_model, batch, taus, precision)
+                    if world is None:
+                        loss.backward()
+                    else:  # a rank without samples in this step adds zero gradients
+                        (loss * weight).backward()
                     if cfg.grad_clip > 0:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
-                    value = float(loss.detach().to("cpu"))
+                    value = float(loss.detach().to("cpu")) if len(idx) else 0.0
                 except RuntimeError as exc:
                     if device.type != "cpu":
                         raise _DeviceFailed(f"{type(exc).__name__}: {exc}") from exc
                     raise
+                cancelled = False
+                if world is not None:  # every rank stops, or none
+                    cancelled, bad = world.any(self.cancel.is_set(), not math.isfinite(value))
+                    value = value if not bad else math.nan
                 if not math.isfinite(value):
                     if device.type != "cpu":
                         raise _DeviceFailed("the training loss became non-finite")
                     raise DataError("the training loss became non-finite (check the labels' loot values)")
                 loss_sum += value * len(idx)
                 loss_n += len(idx)
-                samples += len(idx)
+                samples += len(step_idx)
                 seconds = time.perf_counter() - t0
                 train_seconds += seconds
-                tuner.record(threads, seconds, full_batch=len(idx) == cfg.batch_size)
+                tuner.record(threads, seconds, full_batch=len(step_idx) == cfg.batch_size)
                 state.step += 1
                 if self.on_step is not None:
                     self.on_step(self._progress(state, epoch, total_steps, loss_sum / loss_n,
                                                 samples / max(train_seconds, 1e-9), fit_start, str(device)))
-                if self.cancel.is_set():
+                if cancelled or (world is None and self.cancel.is_set()):
                     log.info("training cancelled at epoch %d, step %d", epoch, state.step)
                     state.stopped = "cancelled"
                     state.samples_per_s = samples / max(train_seconds, 1e-9)
                     return state
+            if world is not None and shard is not None:
+                loss_sum, loss_n = world.all_sum([loss_sum, loss_n])
+                val_loss = self._evaluate_shard(world, shard, model, val_idx, scale, device, taus, precision)
+            else:
+                val_loss = self._evaluate(model, ds, val_idx, scale, device, taus, precision) if len(val_idx) else None
             train_loss = loss_sum / max(loss_n, 1)
-            val_loss = self._evaluate(model, ds, val_idx, scale, device, taus, precision) if len(val_idx) else None
             state.history.append(EpochStats(epoch, train_loss, val_loss, time.perf_counter() - epoch_start))
             score = val_loss if val_loss is not None else train_loss
             if state.best_val is None or score < state.best_val - cfg.min_delta or val_loss is None:
@@ -566,7 +638,10 @@ class Trainer:
             if self.on_epoch_end is not None:
                 self.on_epoch_end(self._progress(state, epoch, total_steps, train_loss,
                                                  state.samples_per_s, fit_start, str(device), val_loss))
-            if bad_epochs >= cfg.patience and epoch < cfg.epochs:
+            stop = bad_epochs >= cfg.patience and epoch < cfg.epochs
+            if world is not None:
+                stop = world.broadcast_flag(stop)  # rank 0 decides (all computed the same)
+            if stop:
                 log.info("no improvement for %d epochs: stopping early", bad_epochs)
                 state.stopped = "early_stopped"
                 break
@@ -591,6 +666,16 @@ class Trainer:
                 total += float(self._loss(model, self._batch(ds, chunk, scale, device), taus, precision).to("cpu")) * len(chunk)
         return total / len(idx)
 
+    def _evaluate_shard(
+        self, world: World, shard: Shard, model: nn.Module, val_idx: np.ndarray, scale: float,
+        device: torch.device, taus: torch.Tensor, precision: str,
+    ) -> float | None:
+        """The validation loss over every rank's part of the (global) `val_idx`."""
+        local = shard.local(val_idx)
+        mean = self._evaluate(model, shard.ds, local, scale, device, taus, precision) if len(local) else 0.0
+        total, n = world.all_sum([mean * len(local), len(local)])
+        return float(total / n) if n else None
+
     def _progress(
         self, state: _FitState, epoch: int, total_steps: int, train_loss: float,
         samples_per_s: float, fit_start: float, device: str, val_loss: float | None = None,
@@ -613,6 +698,33 @@ class Trainer:
             device=device,
         )
 
+    def _install_agreed(
+        self,
+        weights: dict[str, torch.Tensor] | None,
+        out: Path,
+        ds: DecisionDataset,
+        scale: float,
+        state: _FitState,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray,
+        n_train_runs: int,
+    ) -> tuple[Path, Path | None]:
+        """`_install`; under torchrun only rank 0 installs, and the others learn whether it did."""
+        if self.world is None:
+            return self._install(weights, out, ds, scale, state, train_idx, val_idx, n_train_runs)
+        failure: Exception | None = None
+        result: tuple[Path, Path | None] = (out, None)
+        if self.world.is_main:
+            try:
+                result = self._install(weights, out, ds, scale, state, train_idx, val_idx, n_train_runs)
+            except Exception as exc:  # re-raised below, once the other ranks know
+                failure = exc
+        if not self.world.broadcast_flag(failure is None):
+            if failure is not None:
+                raise failure
+            raise DataError(f"rank 0 could not install the model at {out} (see its log)")
+        return result
+
     def _install(
         self,
         weights: dict[str, torch.Tensor] | None,
@@ -622,6 +734,7 @@ class Trainer:
         state: _FitState,
         train_idx: np.ndarray,
         val_idx: np.ndarray,
+        n_train_runs: int,
     ) -> tuple[Path, Path | None]:
         """Rebuild the best epoch's model and install it at `out` (see install.py)."""
         if weights is None:
@@ -634,13 +747,22 @@ class Trainer:
             "train_config": json.dumps(self.config.to_dict(), sort_keys=True),
             "train_decisions": str(len(train_idx)),
             "val_decisions": str(len(val_idx)),
-            "train_runs": str(ds.n_runs - len(set(ds.run_index[val_idx].tolist()))),
+            "train_runs": str(n_train_runs),
             "precision": state.precision,
         }
         return install_model(
             model, out, ds, value_scale=scale, epoch=state.best_epoch,
             val_loss=state.best_val if state.best_val is not None else float("nan"), extra=extra,
         )
+
+
+def _sources(data: Path | str | Sequence[Path]) -> list[Path]:
+    """The folders `data` names: one (a path) or several (a list or tuple of paths)."""
+    if isinstance(data, (str, Path)):
+        return [Path(data)]
+    if not data:
+        raise DataError("no runs folders or pools to train on")
+    return [Path(p) for p in data]
 
 
 @dataclass(frozen=True)
