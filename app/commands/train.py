@@ -124,6 +124,7 @@ def _fit_here(config: Any, folders: list[Path], out: Path, on_step: Any, cancel:
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from app.core import paths
     from app.core.data.pool import RUNS_DIR, is_pool
@@ -156,11 +157,12 @@ def run(args: argparse.Namespace) -> int:
         bar.update(p.step - bar.n)
 
     try:
-        if distributed.launched() or len(folders) > 1:  # a torchrun rank, or several folders: here
-            result = _fit_here(config, folders, out, on_step, cancel)
-        else:
-            # in a child process, as the training dialog does (app/core/training/child.py)
-            result = train_in_child(config, data, out, on_step=on_step, cancel=cancel)
+        with logging_redirect_tqdm():  # log lines go above the bar, not through it
+            if distributed.launched() or len(folders) > 1:  # a torchrun rank, or several folders: here
+                result = _fit_here(config, folders, out, on_step, cancel)
+            else:
+                # in a child process, as the training dialog does (app/core/training/child.py)
+                result = train_in_child(config, data, out, on_step=on_step, cancel=cancel)
     except KeyboardInterrupt:
         print("arcx: training interrupted; the installed model is unchanged", file=sys.stderr)
         return 130
