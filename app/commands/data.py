@@ -2,6 +2,14 @@
 
     arcx data summary [--data DIR] [--json] [--runs]
     arcx data label RUN_ID (--extracted VALUE | --died | --clear) [--data DIR]
+    arcx data export --out DIR [--data DIR] [--encoder-id ID] [--since DATE] [--until DATE] [--player NAME]
+    arcx data import DIR [DIR ...] --into POOL
+
+`export` copies the labelled runs (latents and labels, never pixels) into a new folder
+with a manifest of run ids, encoder id, counts and SHA-256 hashes, to pool with other
+players (`app/core/data/pool.py`); `import` checks exported folders against their
+manifests and merges them into one pool, each run keeping its player. `arcx train --data
+POOL` trains on a pool (and `--val-player NAME` holds a player out).
 
 `summary` counts runs (labelled, unlabelled, being recorded, left by a crash), decisions,
 frames, bytes on disk and bytes per decision, per encoder id. It warns about runs with
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +49,31 @@ def register(sub: Any) -> None:
     which.add_argument("--clear", action="store_true", help="remove the label")
     label.add_argument("--data", type=Path, default=None, help="runs folder (default: the user's)")
     label.set_defaults(handler=run_label)
+
+    export = actions.add_parser("export", help="copy labelled runs (latents and labels) to pool them")
+    export.add_argument("--out", type=Path, required=True, help="new folder to write")
+    export.add_argument("--data", type=Path, default=None, help="runs folder (default: the user's)")
+    export.add_argument("--encoder-id", default=None, help="only this encoder's runs")
+    export.add_argument("--since", type=_date, default=None, help="only runs started on or after (ISO date, UTC)")
+    export.add_argument("--until", type=_date, default=None, help="only runs started before (ISO date, UTC)")
+    export.add_argument("--player", default=None, help="name the runs' origin (default: a hash of user and host)")
+    export.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    export.set_defaults(handler=run_export)
+
+    imp = actions.add_parser("import", help="check exported folders and merge them into a pool")
+    imp.add_argument("folders", type=Path, nargs="+", metavar="DIR", help="exported folders")
+    imp.add_argument("--into", type=Path, required=True, help="pool folder (created, or added to)")
+    imp.add_argument("--json", action="store_true", help="print the merged manifest as JSON")
+    imp.set_defaults(handler=run_import)
+
+
+def _date(text: str) -> datetime:
+    """An ISO date or date-time; naive ones are UTC."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r}") from exc
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -178,4 +212,30 @@ def run_label(args: argparse.Namespace) -> int:
     if info.outcome == "extracted":
         what += f" with {info.final_loot_value:g}"
     print(f"Run {info.run_id}: {what} ({info.n_decisions} decisions).")
+    return 0
+
+
+def _print_pool(manifest: dict[str, Any], what: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(manifest, indent=2))
+        return
+    c = manifest["counts"]
+    print(f"{what}: {c['runs']} runs, {c['decisions']:,} decisions, {c['frames']:,} frames of encoder "
+          f"{manifest['encoder_id']}; players: {', '.join(manifest['players'])}")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from app.core.data.pool import export_runs
+
+    manifest = export_runs(_root(args), args.out, encoder_id=args.encoder_id, since=args.since,
+                           until=args.until, player=args.player)
+    _print_pool(manifest, f"Exported to {args.out}", args.json)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from app.core.data.pool import import_pools
+
+    manifest = import_pools(args.folders, args.into)
+    _print_pool(manifest, f"Pool {args.into}", args.json)
     return 0
