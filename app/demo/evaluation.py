@@ -296,7 +296,7 @@ def load_heldout(root: Path, window: int = WINDOW) -> HeldOut:
         encoders.add(run.encoder_id)
         if f.max() >= len(run.latents):
             raise DataError(f"run {info.run_id}: the truth refers to frames the run does not have")
-        idx = window_rows(f, 0, window)  # (N, L), padded as the dataset
+        idx = run.window_rows(window, f)  # (N, L), as the dataset builds them
         wins.append(run.latents[idx].astype(np.float32))
         evs.append(truth["ev_stay"])
         eve.append(truth["ev_extract"])

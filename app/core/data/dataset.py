@@ -2,9 +2,11 @@
 
 All frames of all runs sit in memory as one float16 array `frames` [F, D] (an hour of
 play at 8 FPS with D=512 is 30 MB). Each decision's window is L row indices into it,
-built once: the L frames ending at the decision's newest frame, left-padded by
-repeating the run's first frame when the run is younger than the window (as the live
-`LatentRing` pads). A batch is one fancy-index `frames[window_index[batch]]`, so a
+built once: L slots `FRAME_STEP_S` apart ending at the decision's newest frame, each the
+latest recorded frame at its time (`ring.time_window_rows`, the live ring's own rule), so a
+window spans 4 s of play whatever rate the engine captured at; left-padded by repeating
+the run's first frame when the run is younger than the window (as the live ring pads).
+Runs built in memory without frame times use the last L frames. A batch is one fancy-index `frames[window_index[batch]]`, so a
 training step never reads files or loops in Python per item.
 
 Loading (`from_root`) reads each labelled run's run and decisions tables with Polars
@@ -34,6 +36,7 @@ from app.core.data import store
 from app.core.data.schema import assign_actions
 from app.core.errors import DataError
 from app.core.model.dims import WINDOW
+from app.core.model.ring import time_window_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,8 @@ class RunData:
     """the run ended dead (its last decision is followed by nothing: value 0)"""
     player: str = ""
     """who recorded it, for runs pooled from several players (`pool.py`); "" for one's own"""
+    frame_t: np.ndarray | None = None
+    """[F] float64 run-clock seconds of each frame (None: windows are the last L frames)"""
 
     def __post_init__(self) -> None:
         if self.latents.ndim != 2:
@@ -68,6 +73,16 @@ class RunData:
             raise ValueError("decision_rows and actions must have the same length")
         if n and (self.decision_rows.min() < 0 or self.decision_rows.max() >= len(self.latents)):
             raise ValueError(f"run {self.run_id}: a decision refers to a frame it does not have")
+        if self.frame_t is not None and len(self.frame_t) != len(self.latents):
+            raise ValueError(f"run {self.run_id}: {len(self.frame_t)} frame times for {len(self.latents)} frames")
+
+    def window_rows(self, window: int, newest: np.ndarray | None = None) -> np.ndarray:
+        """[N, L] rows of `latents` the window ending at each `newest` row shows (default:
+        each decision's; see the module docstring)."""
+        rows = self.decision_rows if newest is None else np.asarray(newest, dtype=np.int64)
+        if self.frame_t is None or not np.all(np.diff(self.frame_t) >= 0):
+            return window_rows(rows, 0, window)
+        return time_window_rows(self.frame_t, rows, 0, window)
 
     @property
     def n_decisions(self) -> int:
@@ -100,15 +115,16 @@ def load_run(run_dir: Path, info: store.RunInfo | None = None) -> RunData:
     if not frames_path.exists() or not decisions_path.exists():
         raise DataError(f"run {info.run_id} has no frames or no decisions (empty run)")
 
-    frames = store.read_table(frames_path, "frames", columns=["frame_idx", "latent"])
+    frames = store.read_table(frames_path, "frames", columns=["frame_idx", "t_sec", "latent"])
     frame_idx = frames.column("frame_idx").to_numpy()
+    frame_t = frames.column("t_sec").to_numpy().astype(np.float64)
     dim = frames.schema.field("latent").type.list_size
     flat = frames.column("latent").combine_chunks()
     assert isinstance(flat, pa.FixedSizeListArray)
     latents = flat.flatten().to_numpy().reshape(len(frame_idx), dim)
     order = np.argsort(frame_idx, kind="stable")
     if not np.all(order == np.arange(len(order))):
-        frame_idx, latents = frame_idx[order], latents[order]
+        frame_idx, latents, frame_t = frame_idx[order], latents[order], frame_t[order]
 
     store.check_file(decisions_path, "decisions")
     dec = _scan(decisions_path, ["decision_idx", "t_sec", "frame_idx"]).sort("decision_idx")
@@ -131,6 +147,7 @@ def load_run(run_dir: Path, info: store.RunInfo | None = None) -> RunData:
         actions=actions[ok],
         target=float(info.final_loot_value),
         died=info.outcome == "died",
+        frame_t=frame_t,
     )
 
 
@@ -163,10 +180,9 @@ class DecisionDataset:
         self.run_ids: list[str] = [r.run_id for r in runs]
         self.frames = np.concatenate([r.latents for r in runs]).astype(np.float16, copy=False)
         offsets = np.cumsum([0] + [len(r.latents) for r in runs[:-1]])
-        starts = np.concatenate([np.full(r.n_decisions, off) for r, off in zip(runs, offsets, strict=True)])
-        ends = np.concatenate([r.decision_rows + off for r, off in zip(runs, offsets, strict=True)])
-        # (N, L): the L rows ending at each decision's newest frame, clipped at its run's start
-        self.window_index = window_rows(ends, starts, window)
+        self.window_index = np.concatenate(
+            [r.window_rows(window) + off for r, off in zip(runs, offsets, strict=True)]
+        )
         self.actions = np.concatenate([r.actions for r in runs]).astype(np.int64)
         self.targets = np.concatenate([np.full(r.n_decisions, r.target) for r in runs]).astype(np.float32)
         self.run_index = np.concatenate([np.full(r.n_decisions, i) for i, r in enumerate(runs)]).astype(np.int64)

@@ -15,8 +15,10 @@ Every table carries `arcx.table` and `arcx.schema_version` in its Arrow schema m
 older. Columns may only be added in a later version, never renamed or retyped.
 
 A decision's **action** follows one rule (`assign_actions`): `stay` before the extract
-mark, `extract` from the mark on; with no mark, the last decision of an extracted run is
-`extract`. Its training **target** is the run's final loot value (0 when the player died).
+mark, `extract` from the mark on; with no mark every decision is `stay` (the moment of
+leaving is unknown, and the last frames of a run are often the lobby or the summary
+screen, which must not teach what extracting is worth). Its training **target** is the
+run's final loot value (0 when the player died).
 """
 
 from __future__ import annotations
@@ -206,15 +208,15 @@ def assign_actions(
 ) -> np.ndarray:
     """Action per decision (STAY=0 / EXTRACT=1), int8 [N]; decisions in time order.
 
-    `stay` before the extract mark, `extract` at and after it. Without a mark, the last
-    decision of an extracted run is `extract` (the player extracted after it).
+    `stay` before the extract mark, `extract` at and after it. Without a mark, `stay`
+    throughout, whatever the outcome: labelling the last decision `extract` (the rule
+    before) put an extract label on the run's last frame, often a lobby or summary screen.
+    `outcome` is kept for callers; the rule no longer depends on it.
     """
     t = np.asarray(t_sec, dtype=np.float64)
     actions = np.zeros(len(t), dtype=np.int8)
     if extract_mark_t is not None:
         actions[t >= extract_mark_t] = EXTRACT
-    elif outcome == "extracted" and len(t):
-        actions[int(np.argmax(t))] = EXTRACT
     return actions
 
 

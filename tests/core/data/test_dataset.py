@@ -49,13 +49,13 @@ def test_windows_match_a_hand_built_example(tmp_path, rec):
         dtype=np.float32,
     )
     np.testing.assert_array_equal(got, expected)
-    assert ds.actions.tolist() == [0, 1, 0, 0]  # extracted without a mark: its last decision
+    assert ds.actions.tolist() == [0, 0, 0, 0]  # no mark: stay throughout (no extract label on a last frame)
     assert ds.targets.tolist() == [7.0, 7.0, 0.0, 0.0]
 
     window, action, target = ds[1]
     assert window.dtype == np.float32 and window.shape == (3, D)
     np.testing.assert_array_equal(window, np.repeat(np.array([[2.0], [3.0], [4.0]]), D, axis=1))
-    assert (action, target) == (1, 7.0)
+    assert (action, target) == (0, 7.0)
     with pytest.raises(IndexError):
         ds[4]
 
@@ -126,7 +126,7 @@ def test_unlabelled_runs_are_skipped_and_labels_are_current(tmp_path, rec):
         DecisionDataset.from_root(tmp_path)
     label_run(tmp_path, unlabelled, "extracted", 4.0)
     ds = DecisionDataset.from_root(tmp_path)
-    assert ds.actions.tolist() == [0, 1] and ds.targets.tolist() == [4.0, 4.0]
+    assert ds.actions.tolist() == [0, 0] and ds.targets.tolist() == [4.0, 4.0]
     label_run(tmp_path, unlabelled, "died")
     ds = DecisionDataset.from_root(tmp_path)
     assert ds.actions.tolist() == [0, 0] and ds.targets.tolist() == [0.0, 0.0]
@@ -139,3 +139,25 @@ def test_runs_being_recorded_are_skipped(tmp_path, rec):
     rec.flush()
     assert DecisionDataset.from_root(tmp_path).run_ids == [done]
     rec.end_run(None)
+
+
+def test_a_window_spans_the_same_time_when_the_engine_lowered_its_rate(tmp_path, rec):
+    """Frames 0–5 at 8 FPS, then the engine drops to 4 FPS: a 4-slot window (0.5 s) shows
+    each slow frame twice, exactly as the live ring shows it."""
+    from app.core.model.ring import LatentRing
+
+    times = [0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.875, 1.125, 1.375, 1.625]
+    run_id = rec.start_run(encoder_id="enc", fps=8.0)
+    ring = LatentRing(4, D)
+    live = []
+    for i, t in enumerate(times):
+        rec.add_frame(np.full(D, i, dtype=np.float32), t)
+        ring.push(np.full(D, i, dtype=np.float32), stamp=t)
+        rec.add_decision(t, i, None)
+        live.append(ring.snapshot().window[:, 0].tolist())
+    rec.end_run("died", None)
+    ds = DecisionDataset.from_root(tmp_path, window=4)
+    got = ds.windows(np.arange(len(times)))[:, :, 0].tolist()
+    assert got[5] == [2, 3, 4, 5]  # 8 FPS: the last 4 frames
+    assert got[9] == [7, 8, 8, 9]  # 4 FPS: 0.5 s is two frames, each twice
+    assert got == live and run_id in ds.run_ids

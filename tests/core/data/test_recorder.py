@@ -79,7 +79,7 @@ def test_round_trip_read_back_with_plain_pyarrow(tmp_path):
     dec = pq.read_table(folder / "decisions.parquet").to_pylist()
     assert [d["decision_idx"] for d in dec] == [0, 1]
     assert [d["frame_idx"] for d in dec] == [5, 5]
-    assert [d["action"] for d in dec] == ["stay", "extract"]  # no mark: the last one extracts
+    assert [d["action"] for d in dec] == ["stay", "stay"]  # no mark: no extract label on the last frame
     assert dec[0]["ev_stay"] == pytest.approx(10.0) and dec[0]["ev_extract"] == pytest.approx(20.0)
     assert dec[0]["ev_risk"] == "safe" and dec[0]["ev_tau"] is None  # no τ: profiles are risk measures
     assert dec[1]["ev_stay"] is None and dec[1]["ev_warming"] is None
@@ -137,16 +137,27 @@ def test_mark_and_label_rules(tmp_path):
     assert unlabelled.outcome is None and unlabelled.final_loot_value is None
 
 
-def test_relabel_rederives_the_last_action(tmp_path):
+def test_relabel_rederives_the_actions_from_the_mark_alone(tmp_path):
     rec = RunRecorder(tmp_path, flush_interval_s=1e6)
     run_id = rec.start_run(encoder_id="e", fps=8.0)
     record(rec, 12)
     info = rec.end_run("died")
     path = info.path / "decisions.parquet"
     assert pq.read_table(path).column("action").to_pylist() == ["stay"] * 3
+    # no mark: an extracted label no longer turns the last decision (maybe a lobby frame)
+    # into an extract label
     label_run(tmp_path, run_id, "extracted", 99.5)
-    assert pq.read_table(path).column("action").to_pylist() == ["stay", "stay", "extract"]
+    assert pq.read_table(path).column("action").to_pylist() == ["stay"] * 3
     assert list_runs(tmp_path)[0].final_loot_value == 99.5
+
+    marked = rec.start_run(encoder_id="e", fps=8.0)
+    record(rec, 12)
+    rec.mark_extract(7 / 8)  # at the second decision (frame 7)
+    info = rec.end_run("died")
+    path = info.path / "decisions.parquet"
+    assert pq.read_table(path).column("action").to_pylist() == ["stay", "extract", "extract"]
+    label_run(tmp_path, marked, "extracted", 12.0)
+    assert pq.read_table(path).column("action").to_pylist() == ["stay", "extract", "extract"]
 
 
 def test_bad_calls(tmp_path):

@@ -51,7 +51,7 @@ def test_decisions_table_fills_missing_ev_with_nulls():
 @pytest.mark.parametrize(
     ("mark", "outcome", "expected"),
     [
-        (None, "extracted", [STAY, STAY, STAY, EXTRACT]),  # no mark: the last one extracts
+        (None, "extracted", [STAY, STAY, STAY, STAY]),  # no mark: the last frame may be the lobby
         (None, "died", [STAY, STAY, STAY, STAY]),
         (None, None, [STAY, STAY, STAY, STAY]),  # unlabelled
         (1.0, "extracted", [STAY, STAY, EXTRACT, EXTRACT]),  # at the mark counts as extract

@@ -166,7 +166,8 @@ def test_ev_with_a_model_warming_and_frame_age(tmp_path: Path) -> None:
     assert tick.ev.warming and tick.filled == 1
     assert tick.frame_age_ms == pytest.approx(200.0)
     assert tick.qnet_ms is not None
-    for _ in range(3):
+    for _ in range(3):  # a window is 4 slots 0.125 s apart: 4 frames at 8 FPS fill it
+        clock.t += 0.125
         engine.capture_once()
     assert not engine.inference_once().ev.warming  # type: ignore[union-attr]
     engine.set_risk("aggressive")

@@ -75,3 +75,44 @@ def test_concurrent_push_and_snapshot_never_tear():
     finally:
         stop.set()
         t.join()
+
+
+def _pushed(ring: LatentRing, n: int, dt: float) -> np.ndarray:
+    for i in range(n):
+        ring.push(lat(i), stamp=100.0 + i * dt)
+    return ring.snapshot().window[:, 0]
+
+
+def test_a_window_spans_the_same_time_whatever_the_frame_rate():
+    # 8 slots of 0.125 s = 1 s of play
+    assert _pushed(LatentRing(8, 4), 20, 0.125).tolist() == list(range(12, 20))  # 8 FPS: the last 8 frames
+    assert _pushed(LatentRing(8, 4), 20, 0.25).tolist() == [15, 16, 16, 17, 17, 18, 18, 19]  # 4 FPS: each twice
+    assert _pushed(LatentRing(8, 4), 40, 0.0625).tolist() == list(range(25, 40, 2))  # 16 FPS: every other
+    # jittered capture at 8 FPS still gives each frame once
+    ring = LatentRing(8, 4)
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        ring.push(lat(i), stamp=100.0 + i * 0.125 + rng.uniform(-0.03, 0.03))
+    assert ring.snapshot().window[:, 0].tolist() == list(range(12, 20))
+
+
+def test_filled_counts_the_time_covered_not_the_frames():
+    ring = LatentRing(8, 4)
+    for i in range(3):
+        ring.push(lat(i), stamp=100.0 + i * 0.25)  # 0.5 s at 4 FPS covers 5 of the 8 slots
+    assert ring.snapshot().filled == 5 and not ring.full
+    for i in range(3, 5):
+        ring.push(lat(i), stamp=100.0 + i * 0.25)  # 1 s: full with 5 frames
+    assert ring.full
+
+
+def test_the_training_windows_are_the_live_windows():
+    from app.core.model.ring import time_window_rows
+
+    rng = np.random.default_rng(1)
+    t = np.cumsum(rng.choice([0.125, 0.25, 0.5], size=60))  # the engine changes its rate
+    ring = LatentRing(8, 4)
+    for i, ti in enumerate(t):
+        ring.push(lat(i), stamp=float(ti))
+        rows = time_window_rows(t[: i + 1], np.array([i]), 0, 8)[0]
+        assert ring.snapshot().window[:, 0].tolist() == rows.tolist()
