@@ -55,6 +55,7 @@ def display_available() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from app.commands.eval import print_advice, print_metrics
     from app.core import paths
@@ -89,12 +90,13 @@ def run(args: argparse.Namespace) -> int:
     def epoch(p: Any) -> None:
         if not args.no_progress:
             val = f"{p.val_loss:.4f}" if p.val_loss is not None else "-"
-            print(f"training: epoch {p.epoch}/{p.epochs}  train {p.train_loss:.4f}  val {val}  "
-                  f"ETA {p.eta_s:.0f} s", file=sys.stderr, flush=True)
+            tqdm.write(f"training: epoch {p.epoch}/{p.epochs}  train {p.train_loss:.4f}  val {val}  "
+                       f"ETA {p.eta_s:.0f} s", file=sys.stderr)
 
     print(f"arcx demo: {cfg.n_train_runs} training + {cfg.n_heldout_runs} held-out raids in {root}",
           file=sys.stderr)
-    result = run_headless(root, cfg, progress=progress, on_epoch_end=epoch)
+    with logging_redirect_tqdm():  # log lines go above the bars, not through them
+        result = run_headless(root, cfg, progress=progress, on_epoch_end=epoch)
     g, h, t = result.train_gen, result.heldout_gen, result.training
     print(f"encoder: {result.encoder_reason}")
     print(f"generated: {len(g.runs) + len(h.runs)} raids, {g.n_decisions + h.n_decisions} decisions, "

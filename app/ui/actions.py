@@ -25,6 +25,8 @@ class Action(str, Enum):
     END_DIED = "run.end.died"
     END_ASK = "run.end.ask"
     """end the run and ask how it ended (the start / stop hotkey during a run)"""
+    UNDO = "run.undo"
+    """take back the extraction mark or "Died" within a few seconds"""
     RISK_SAFE = "risk.safe"
     RISK_NEUTRAL = "risk.neutral"
     RISK_AGGRESSIVE = "risk.aggressive"
@@ -33,6 +35,8 @@ class Action(str, Enum):
     TRAIN = "train"
     RUNS = "runs"
     OPEN_DATA = "open_data"
+    HELP = "help"
+    """the "What do these numbers mean?" panel"""
     ABOUT = "about"
     QUIT = "quit"
 

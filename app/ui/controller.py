@@ -20,10 +20,12 @@ Slow core calls (ending a run compacts its files) run on a one-shot worker
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, Qt, QUrl, pyqtSignal, pyqtSlot
+from PyQt6 import sip
+from PyQt6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QDesktopServices, QScreen
 from PyQt6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -34,10 +36,13 @@ from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
 from app.core.model.ev import EVEstimate, next_risk, risk_name
 from app.core.training.trainer import TrainConfig, TrainResult
+from app.core.training.verdict import Verdict
 from app.ui.actions import Action, HotkeyAction
+from app.ui.help import HelpDialog
 from app.ui.hotkeys import HotkeyManager
 from app.ui.loot_prompt import LootPrompt
 from app.ui.overlay import OverlayMode, OverlayWindow
+from app.ui.overlay.view import PAUSED_MODES
 from app.ui.parts import EngineLike, ModelSwapper, TrainingWorkerFactory
 from app.ui.runs_view import RunStore, RunsView, run_length
 from app.ui.settings_dialog import SettingsDialog
@@ -63,6 +68,20 @@ CAPTURE_REASONS: dict[str, str] = {
     "capture_stalled": "no frames from the screen",
     "capture_lost": "screen capture stopped",
 }
+
+# A capture problem's kind (the bridge's `captureProblem`, or a tick's reason without
+# "capture_") → the overlay mode that shows it. Only a failed source is CAPTURE LOST.
+PROBLEM_MODES: dict[str, OverlayMode] = {
+    "black": OverlayMode.SCREEN_BLACK,
+    "frozen": OverlayMode.SCREEN_UNCHANGED,
+    "stalled": OverlayMode.SCREEN_UNCHANGED,
+    "other": OverlayMode.SCREEN_UNCHANGED,
+    "lost": OverlayMode.CAPTURE_LOST,
+}
+
+UNDO_MS = 4000
+"""the extraction mark and "Died" wait this long before they take effect, so the player
+can take them back (the mark hotkey again, or Undo in the tray menu)"""
 
 
 class AppController(QObject):
@@ -94,6 +113,8 @@ class AppController(QObject):
         device_text: str = "",
         settings_path: Path | None = None,
         train_defaults: TrainConfig | None = None,
+        undo_ms: int = UNDO_MS,
+        open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -123,6 +144,16 @@ class AppController(QObject):
         self.training_dialog: TrainingDialog | None = None
         self.runs_view: RunsView | None = None
         self.loot_prompt: LootPrompt | None = None
+        self.about_box: QMessageBox | None = None
+        self.message_box: QMessageBox | None = None
+        self.open_url = open_url
+        self.pending: str | None = None
+        """"mark" or "died" while it can still be undone, else None"""
+        self._pending_timer = QTimer(self)
+        self._pending_timer.setSingleShot(True)
+        self._pending_timer.setInterval(undo_ms)
+        self._pending_timer.timeout.connect(self._commit_pending)
+        self._dialogs = _DialogWatch(self._on_dialogs_changed, self)
 
         tray.triggered.connect(self.handle)
         tray.activated.connect(self.show_runs)
@@ -133,11 +164,14 @@ class AppController(QObject):
         self.bridge.estimate.connect(self._on_estimate)
         self.bridge.noEstimate.connect(self._on_no_estimate)
         self.bridge.errored.connect(self._on_engine_error)
+        self.bridge.captureProblem.connect(self._on_capture_problem)
         self.bridge.recovered.connect(self._on_engine_recovered)
         self.bridge.info.connect(lambda msg: self.tray.notify("ArcX", msg))
         self.bridge.warming.connect(self._on_warming)
         overlay.set_risk(risk_name(self.risk))
         overlay.set_start_key(settings.hotkeys.start_stop)
+        overlay.set_mark_key(settings.hotkeys.mark_extract)
+        self.help_dialog: HelpDialog | None = None
         self.refresh()
 
     # ---------------------------------------------------------------- status
@@ -159,6 +193,7 @@ class AppController(QObject):
             hotkeys=self.settings.hotkeys.bindings(),
             hotkeys_error=self.hotkeys_error,
             note=self.note,
+            pending=self.pending or "",
         )
 
     def refresh(self) -> None:
@@ -207,7 +242,7 @@ class AppController(QObject):
         elif action is Action.END_EXTRACTED:
             self.end_run(prompt="extracted")
         elif action is Action.END_DIED:
-            self.end_run(outcome="died")
+            self.end_run(outcome="died", undoable=True)
         elif action is Action.END_ASK:
             self.end_run(prompt="ask")
         elif risk is not None:
@@ -220,8 +255,12 @@ class AppController(QObject):
             self.show_training()
         elif action is Action.RUNS:
             self.show_runs()
+        elif action is Action.UNDO:
+            self.undo()
         elif action is Action.OPEN_DATA:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.data_dir())))
+            self.open_data_folder()
+        elif action is Action.HELP:
+            self.show_help()
         elif action is Action.ABOUT:
             self.show_about()
         elif action is Action.QUIT:
@@ -246,19 +285,82 @@ class AppController(QObject):
         self._show_overlay_if_wanted()
 
     def mark_extract(self) -> None:
-        if not self.recording or self.extract_marked:
+        """The mark hotkey / menu item: mark extracting after the undo window; pressed
+        again while something can be undone, it undoes it."""
+        if not self.recording:
             return
-        self.engine.mark_extract()
+        if self.pending is not None:
+            self.undo()
+            return
+        if self.extract_marked:
+            return
         self.extract_marked = True
+        key = self.settings.hotkeys.mark_extract.upper()
+        self._begin_pending("mark", f"EXTRACTING marked · {key} again to undo")
 
-    def end_run(self, *, outcome: str | None = None, prompt: str | None = None) -> None:
-        """Stop recording. outcome "died" labels at once; prompt "extracted"/"ask" asks for
-        the loot value afterwards (dismissing it leaves the run unlabelled)."""
+    def _begin_pending(self, kind: str, banner: str) -> None:
+        self.pending = kind
+        self._pending_timer.start()
+        self.overlay.set_banner(banner)
+        if not self.overlay.isVisible():  # the player must see it somewhere
+            self.tray.notify("ArcX", banner)
+
+    def undo(self) -> None:
+        """Take back the extraction mark or "Died" while its undo window is open."""
+        kind, self.pending = self.pending, None
+        if kind is None:
+            return
+        self._pending_timer.stop()
+        if kind == "mark":
+            self.extract_marked = False
+        self.overlay.set_banner("undone: mark" if kind == "mark" else "undone: still in the run")
+        QTimer.singleShot(self._pending_timer.interval(), self._clear_undo_banner)
+        self.refresh()
+
+    def _clear_undo_banner(self) -> None:
+        if self.pending is None and self.overlay.state.banner.startswith("undone"):
+            self.overlay.set_banner("")
+
+    def _commit_pending(self) -> None:
+        kind, self.pending = self.pending, None
+        if kind == "mark" and self.recording:
+            self.engine.mark_extract()
+            self.overlay.set_banner("EXTRACTING marked")
+        elif kind == "died":
+            self._end_run_now(outcome="died")
+        self.refresh()
+
+    def end_run(
+        self, *, outcome: str | None = None, prompt: str | None = None, undoable: bool = False
+    ) -> None:
+        """Stop recording. outcome "died" labels the run (with `undoable`, the tray's Died,
+        after the undo window); prompt "extracted"/"ask" asks for the loot value afterwards
+        (dismissing it leaves the run unlabelled)."""
+        if not self.recording or self.ending:
+            return
+        if outcome == "died" and undoable:
+            if self.pending == "died":
+                return
+            if self.pending == "mark":  # the mark stands: the player left by dying
+                self._pending_timer.stop()
+                self.pending = None
+                self.engine.mark_extract()
+            key = self.settings.hotkeys.mark_extract.upper()
+            self._begin_pending("died", f"DIED: run ends in a moment · {key} to undo")
+            return
+        if self.pending == "mark":  # ending commits the mark first
+            self._pending_timer.stop()
+            self.pending = None
+            self.engine.mark_extract()
+        self._end_run_now(outcome=outcome, prompt=prompt)
+
+    def _end_run_now(self, *, outcome: str | None = None, prompt: str | None = None) -> None:
         if not self.recording or self.ending:
             return
         self.recording = False
         self.extract_marked = False
         self.ending = True
+        self.overlay.set_banner("")
         self.overlay.set_recording(False)
         self.overlay.set_mode(OverlayMode.IDLE)
         self.overlay.hide()
@@ -319,8 +421,25 @@ class AppController(QObject):
             self.overlay.hide()
 
     def _show_overlay_if_wanted(self) -> None:
-        if self.settings.overlay.visible and (self.recording or self.overlay.unlocked):
+        if (
+            self.overlay.unlocked
+            or self.settings.overlay.visible
+            and self.recording
+            and not self._dialogs.any_open
+        ):
             self.overlay.show()
+
+    def _on_dialogs_changed(self, any_open: bool) -> None:
+        """ArcX's own windows come first: the always-on-top overlay steps aside while one
+        is open (not in unlock mode, where the player is placing it)."""
+        if any_open and not self.overlay.unlocked:
+            self.overlay.hide()
+        elif not any_open:
+            self._show_overlay_if_wanted()
+
+    def watch_dialog(self, widget: QWidget) -> None:
+        """Hide the overlay while `widget` (one of ArcX's windows) is shown."""
+        self._dialogs.watch(widget)
 
     def unlock_overlay(self) -> None:
         """Show the overlay in unlock mode so the player can drag it (double-click locks)."""
@@ -350,18 +469,40 @@ class AppController(QObject):
         elif reason == "no_frames":
             self.overlay.set_mode(OverlayMode.WARMING)
         elif reason.startswith("capture_"):
-            self.overlay.set_mode(
-                OverlayMode.CAPTURE_LOST, self.capture_message or CAPTURE_REASONS.get(reason, "")
-            )
+            mode = PROBLEM_MODES.get(reason.removeprefix("capture_"), OverlayMode.SCREEN_UNCHANGED)
+            self.overlay.set_mode(mode, self.capture_message or CAPTURE_REASONS.get(reason, ""))
+
+    @pyqtSlot(str, str)
+    def _on_capture_problem(self, kind: str, message: str) -> None:
+        """Black, unchanged or missing frames: amber on the overlay during a run; between
+        runs only a tooltip line (a still desktop is no news)."""
+        log.info("capture: %s", message)
+        self.capture_message = message
+        mode = PROBLEM_MODES.get(kind, OverlayMode.SCREEN_UNCHANGED)
+        if self.recording:
+            self.overlay.set_mode(mode, message)
+        self._set_capture_note(mode)
 
     @pyqtSlot(str)
     def _on_engine_error(self, message: str) -> None:
+        """Capture really stopped: red CAPTURE LOST during a run; between runs a tooltip
+        line, no toast (the next run shows it on the overlay)."""
         log.warning("engine: %s", message)
         self.capture_message = message
         if self.recording:
             self.overlay.set_mode(OverlayMode.CAPTURE_LOST, message)
-        else:
-            self.tray.notify("ArcX", message)
+        self._set_capture_note(OverlayMode.CAPTURE_LOST)
+
+    def _set_capture_note(self, mode: OverlayMode | None) -> None:
+        notes = {
+            OverlayMode.CAPTURE_LOST: "capture stopped: see Settings > Capture",
+            OverlayMode.SCREEN_BLACK: "captured screen is black",
+            OverlayMode.SCREEN_UNCHANGED: "captured screen unchanged",
+        }
+        note = notes.get(mode, "") if mode is not None else ""
+        if not self.note.startswith("getting ready"):
+            self.note = note
+            self.refresh()
 
     @pyqtSlot(str)
     def _on_warming(self, message: str) -> None:
@@ -372,7 +513,8 @@ class AppController(QObject):
     @pyqtSlot()
     def _on_engine_recovered(self) -> None:
         self.capture_message = ""
-        if self.recording and self.overlay.mode is OverlayMode.CAPTURE_LOST:
+        self._set_capture_note(None)
+        if self.recording and self.overlay.mode in PAUSED_MODES:
             self.overlay.set_mode(
                 OverlayMode.WARMING if self.models.has_model else OverlayMode.NO_MODEL
             )
@@ -391,6 +533,7 @@ class AppController(QObject):
         self.settings = settings
         self.overlay.apply_settings(settings.overlay, _screen(settings.capture.monitor))
         self.overlay.set_start_key(settings.hotkeys.start_stop)
+        self.overlay.set_mark_key(settings.hotkeys.mark_extract)
         if settings.hotkeys != old.hotkeys:
             self.hotkeys.install(settings.hotkeys.bindings())
         if settings.inference.risk != old.inference.risk and not self.recording:
@@ -407,7 +550,9 @@ class AppController(QObject):
             dialog = SettingsDialog(self.settings, path=self.settings_path)
             dialog.applied.connect(self.apply_settings)
             dialog.unlockOverlayRequested.connect(self.unlock_overlay)
+            dialog.helpRequested.connect(self.show_help)
             dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+            self.watch_dialog(dialog)
             self.settings_dialog = dialog
         _bring_forward(self.settings_dialog)
         return self.settings_dialog
@@ -432,6 +577,7 @@ class AppController(QObject):
             view = RunsView(self.run_store)
             view.finished.connect(lambda _r: setattr(self, "runs_view", None))
             view.changed.connect(self._refresh_training_summary)
+            self.watch_dialog(view)
             self.runs_view = view
         else:
             self.runs_view.refresh()
@@ -460,8 +606,10 @@ class AppController(QObject):
                 can_roll_back=self.models.can_roll_back,
             )
             dialog.modelReady.connect(self.swap_model)
+            dialog.verdictReady.connect(self._on_verdict)
             dialog.rollbackRequested.connect(self.roll_back_model)
             dialog.finished.connect(lambda _r: setattr(self, "training_dialog", None))
+            self.watch_dialog(dialog)
             self.training_dialog = dialog
         _bring_forward(self.training_dialog)
         return self.training_dialog
@@ -487,6 +635,20 @@ class AppController(QObject):
             self.overlay.set_mode(OverlayMode.WARMING)
         self.refresh()
         return True
+
+    def _on_verdict(self, verdict: Verdict) -> None:
+        """A model no better than guessing (or barely tested) is flagged where the player
+        looks: a tray message, and a line in the tooltip until the next training."""
+        if verdict.warn:
+            self.tray.notify("ArcX: do not trust the new model yet", verdict.headline)
+            self.note = "new model: " + {
+                "useless": "no better than guessing",
+                "weak": "barely better than guessing",
+                "untested": "not tested",
+            }.get(verdict.level, "")
+        elif self.note.startswith("new model:"):
+            self.note = ""
+        self.refresh()
 
     def roll_back_model(self) -> bool:
         try:
@@ -516,9 +678,56 @@ class AppController(QObject):
         )
 
     def show_about(self) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Information, "About ArcX", self.about_text())
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        """The About box. The controller keeps it (a parentless box nobody holds is
+        garbage-collected before it is drawn) until it closes."""
+        if self.about_box is None:
+            box = QMessageBox(QMessageBox.Icon.Information, "About ArcX", self.about_text())
+            box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.finished.connect(lambda _r: setattr(self, "about_box", None))
+            self.watch_dialog(box)
+            self.about_box = box
+        _bring_forward(self.about_box)
+        return self.about_box
+
+    def show_help(self) -> HelpDialog:
+        """The "What do these numbers mean?" panel (tray menu, Settings)."""
+        if self.help_dialog is None:
+            keys = self.settings.hotkeys
+            dialog = HelpDialog(
+                self.settings.overlay.unit, keys.mark_extract.upper(), keys.start_stop.upper()
+            )
+            dialog.finished.connect(lambda _r: setattr(self, "help_dialog", None))
+            self.watch_dialog(dialog)
+            self.help_dialog = dialog
+        _bring_forward(self.help_dialog)
+        return self.help_dialog
+
+    def open_data_folder(self) -> bool:
+        """Open the data folder in the file manager; where none opens it, say where it is
+        (in a box, since the tray may be missing too) and copy the path."""
+        folder = paths.data_dir()
+        if self.open_url(QUrl.fromLocalFile(str(folder))):
+            return True
+        clipboard = QApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(str(folder))
+        self.show_message(
+            "ArcX data folder",
+            f"No file manager could open the data folder. It is:\n\n{folder}\n\n"
+            "(the path is on the clipboard)",
+        )
+        return False
+
+    def show_message(self, title: str, text: str) -> QMessageBox:
+        """A non-modal information box the controller keeps until it closes."""
+        if self.message_box is not None:
+            self.message_box.close()
+        box = QMessageBox(QMessageBox.Icon.Information, title, text)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.finished.connect(lambda _r: setattr(self, "message_box", None))
+        self.watch_dialog(box)
+        self.message_box = box
+        _bring_forward(box)
         return box
 
 
@@ -543,3 +752,42 @@ def _bring_forward(w: QWidget) -> None:
     w.show()
     w.raise_()
     w.activateWindow()
+
+
+class _DialogWatch(QObject):
+    """Knows whether any watched ArcX window is on screen; calls back when that changes.
+
+    Holds weak references only, so a dialog the controller lets go is still collected."""
+
+    def __init__(self, changed: Callable[[bool], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._changed = changed
+        self._widgets: list[weakref.ref[QWidget]] = []
+        self._was_open = False
+
+    @property
+    def any_open(self) -> bool:
+        return any(_shown(ref()) for ref in self._widgets)
+
+    def watch(self, widget: QWidget) -> None:
+        self._widgets = [r for r in self._widgets if r() is not None] + [weakref.ref(widget)]
+        widget.installEventFilter(self)
+        self._update()
+
+    def _update(self) -> None:
+        now = self.any_open
+        if now != self._was_open:
+            self._was_open = now
+            self._changed(now)
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:  # noqa: N802
+        if event is not None and event.type() in (QEvent.Type.Show, QEvent.Type.Hide):
+            # after the event: a Hide is delivered while the widget still counts as visible
+            QTimer.singleShot(0, self._update)
+        return False
+
+
+def _shown(w: QWidget | None) -> bool:
+    if w is None or sip.isdeleted(w):
+        return False
+    return w.isVisible()

@@ -254,9 +254,14 @@ class HotkeyManager(QObject):
 
 def describe_hook_error(exc: BaseException) -> str:
     """A sentence for the tray: why the hooks are not there."""
-    text = str(exc) or type(exc).__name__
+    text = str(exc).strip()
     if "root" in text.lower():
         return "global hotkeys need root on Linux; use the tray menu"
+    # An exception without words (a bare AssertionError inside the hook library) or an
+    # internal one says nothing to a player: name the situation, keep the details in the log.
+    if not text or isinstance(exc, AssertionError | AttributeError | TypeError | KeyError):
+        log.info("hotkey hook failed: %r", exc)
+        return "global hotkeys are not supported on this system or desktop; use the tray menu"
     if isinstance(exc, PermissionError | OSError):
         return f"global hotkeys could not be installed ({text}); a game running as administrator blocks them"
     return f"global hotkeys could not be installed ({text}); use the tray menu"

@@ -22,6 +22,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.fields import fit_placeholder
+
 # Distance from the screen's corner, logical pixels.
 MARGIN = 16
 
@@ -85,7 +87,7 @@ class LootPrompt(QWidget):
         sub = QLabel(run_name or "Final loot value, as the game shows it")
         sub.setObjectName("muted")
         self.value = QLineEdit()
-        self.value.setPlaceholderText("e.g. 48,500 or 48.5k")
+        fit_placeholder(self.value, "e.g. 48,500 or 48.5k")
         self.value.returnPressed.connect(self.save)
         self.save_button = QPushButton("Save")
         self.save_button.setDefault(True)

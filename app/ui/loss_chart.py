@@ -115,11 +115,14 @@ class LossChart(QWidget):
                 str(tick),
             )
             tick += step
+        x_caption, y_caption = axis_captions(log_y)
         p.drawText(
             QRectF(plot.left(), plot.bottom() + fm.height() + 4, plot.width(), fm.height()),
             Qt.AlignmentFlag.AlignHCenter,
-            "epoch" + ("   (log scale)" if log_y else ""),
+            x_caption,
         )
+        # The y axis's caption sits above its labels, top left (the legend is top right).
+        p.drawText(QPointF(4, 4 + fm.ascent()), y_caption)
         if not self.train and not self.val:
             p.drawText(plot, Qt.AlignmentFlag.AlignCenter, "loss curves appear here while training")
             p.end()
@@ -146,6 +149,12 @@ class LossChart(QWidget):
             p.drawText(QPointF(x + 20, y + fm.ascent() / 2 - 1), name)
             x -= 12
         p.end()
+
+
+def axis_captions(log_y: bool) -> tuple[str, str]:
+    """(x caption, y caption): the x axis is epochs, always linear; the loss axis says
+    when it is logarithmic (losses spanning more than 20×)."""
+    return "epoch", "loss (log scale)" if log_y else "loss"
 
 
 def _tick_label(value: float, span: float) -> str:

@@ -35,6 +35,7 @@ from PyQt6.QtWidgets import (
 
 from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
+from app.ui.fields import fit_placeholder
 from app.ui.loot_prompt import parse_loot
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class LabelDialog(QDialog):
         if outcome in ("extracted", "died"):
             self.outcome.setCurrentText(outcome)
         self.value = QLineEdit("" if value is None else f"{value:.0f}")
-        self.value.setPlaceholderText("final loot value, e.g. 48,500")
+        fit_placeholder(self.value, "final loot value, e.g. 48,500")
         self.outcome.currentTextChanged.connect(lambda t: self.value.setEnabled(t == "extracted"))
         self.value.setEnabled(self.outcome.currentText() == "extracted")
         self.error = QLabel()

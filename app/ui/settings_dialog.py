@@ -46,7 +46,10 @@ from app.core.config import (
     save_settings,
 )
 from app.core.model.ev import RISK_ORDER
+from app.ui.fields import fit_placeholder
 from app.ui.hotkeys import ACTION_LABELS, normalise_hotkey
+from app.ui.overlay.view import RISK_WORDS
+from app.ui.overlay.window import READABLE_OPACITY
 from app.ui.region_picker import RegionPicker
 
 log = logging.getLogger(__name__)
@@ -131,7 +134,7 @@ class HotkeyEdit(QLineEdit):
 
     def __init__(self, key: str, parent: QWidget | None = None) -> None:
         super().__init__(display_hotkey(key) if key else "", parent)
-        self.setPlaceholderText("click, then press a key")
+        fit_placeholder(self, "click, then press a key")
         self.setToolTip("Click here and press the key (with Ctrl / Shift / Alt if you like)")
 
     def keyPressEvent(self, event: QKeyEvent | None) -> None:  # noqa: N802 (Qt override)
@@ -153,10 +156,12 @@ class SettingsDialog(QDialog):
     Signals:
         applied(object): the new, valid, saved `Settings`.
         unlockOverlayRequested(): the player wants to drag the overlay into place.
+        helpRequested(): the player asked "What do these numbers mean?".
     """
 
     applied = pyqtSignal(object)
     unlockOverlayRequested = pyqtSignal()
+    helpRequested = pyqtSignal()
 
     def __init__(
         self,
@@ -261,6 +266,15 @@ class SettingsDialog(QDialog):
         form = QFormLayout(w)
         self.overlay_visible = QCheckBox("Show the overlay during runs")
         form.addRow(self.overlay_visible)
+        self.layout_choice = QComboBox()
+        self.layout_choice.addItem("Compact: one line (EXTRACT NOW / STAY +400)", "compact")
+        self.layout_choice.addItem("Detailed: both choices, their values and ranges", "detailed")
+        form.addRow("Overlay shows", self.layout_choice)
+        self.unit = QLineEdit()
+        self.unit.setMaxLength(8)
+        fit_placeholder(self.unit, "e.g. ₽ or loot")
+        self.unit.setToolTip("What the numbers are counted in; shown after them on the overlay")
+        form.addRow("Unit", self.unit)
         self.corner = QComboBox()
         self.corner.addItems(CORNERS)
         form.addRow("Corner (this monitor)", self.corner)
@@ -269,7 +283,8 @@ class SettingsDialog(QDialog):
         self.margin.setSuffix(" px")
         form.addRow("Distance from corner", self.margin)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
-        self.opacity.setRange(20, 100)
+        # not below the floor that keeps the overlay's text at 4.5:1 over a white scene
+        self.opacity.setRange(round(READABLE_OPACITY * 100), 100)
         self.opacity_label = QLabel()
         self.opacity.valueChanged.connect(lambda v: self.opacity_label.setText(f"{v} %"))
         row = QHBoxLayout()
@@ -284,6 +299,9 @@ class SettingsDialog(QDialog):
         unlock = QPushButton("Unlock overlay to drag it…")
         unlock.clicked.connect(self.unlockOverlayRequested.emit)
         form.addRow(unlock)
+        self.help_button = QPushButton("What do these numbers mean?")
+        self.help_button.clicked.connect(self.helpRequested.emit)
+        form.addRow(self.help_button)
         return w
 
     def _model_tab(self) -> QWidget:
@@ -291,7 +309,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(w)
         self.risk = QComboBox()
         for r in RISK_ORDER:
-            self.risk.addItem(r.capitalize(), r)
+            self.risk.addItem(f"{r.capitalize()}: {RISK_WORDS[r]}", r)
         form.addRow("Default risk profile", self.risk)
         self.device = QComboBox()
         self.device.setEditable(True)  # allows "cuda:1"
@@ -325,6 +343,8 @@ class SettingsDialog(QDialog):
         for action, key in s.hotkeys.bindings().items():
             self.hotkey_edits[action].setText(display_hotkey(key))
         self.overlay_visible.setChecked(s.overlay.visible)
+        self.layout_choice.setCurrentIndex(max(self.layout_choice.findData(s.overlay.layout), 0))
+        self.unit.setText(s.overlay.unit)
         place = s.overlay.placements.get(self.screen_name(), OverlayPlacement())
         self.corner.setCurrentText(place.corner)
         self.margin.setValue(s.overlay.margin)
@@ -373,6 +393,8 @@ class SettingsDialog(QDialog):
             "overlay": {
                 **base["overlay"],
                 "visible": self.overlay_visible.isChecked(),
+                "layout": self.layout_choice.currentData(),
+                "unit": self.unit.text().strip(),
                 "opacity": self.opacity.value() / 100.0,
                 "scale": self.scale.value(),
                 "margin": self.margin.value(),

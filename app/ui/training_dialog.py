@@ -7,16 +7,22 @@ progress bar with ETA, the live train / validation loss chart, and at the end th
 validation metrics. When the worker sends its result, `modelReady` carries it to the app, which verifies the new
 checkpoint and hot-swaps it into the engine (`show_swap_result` reports back). The
 previous model stays available: "Roll back" asks the app to switch to it again.
+
+After every training the dialog tests the new model on the player's held-out runs
+(`app.core.training.verdict`, off the main thread) and says in plain words whether it
+beats constant numbers and the previous model, loudly when it does not.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from html import escape
+from pathlib import Path
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import (
     QDialog,
@@ -32,13 +38,19 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from app.core.data.dataset import DecisionDataset
 from app.core.data.recorder import RunInfo
 from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
+from app.core.training.verdict import RECOMMENDED_RUNS, Verdict, verdict_for
 from app.ui.loss_chart import LossChart
 from app.ui.parts import TrainingWorkerFactory
+from app.workers.call import call_off_thread
 from app.workers.training import TrainingWorker
 
 log = logging.getLogger(__name__)
+
+Judge = Callable[[Path | DecisionDataset, TrainResult, TrainConfig], Verdict]
+"""(training data, result, config) → the new model's `Verdict` (`verdict_for`)"""
 
 
 @dataclass(frozen=True)
@@ -117,10 +129,12 @@ class TrainingDialog(QDialog):
 
     Signals:
         modelReady(TrainResult): training finished; the worker's result (with the checkpoint).
+        verdictReady(object): the new model's `Verdict` on the held-out runs (after modelReady).
         rollbackRequested(): switch the engine back to the previous model.
     """
 
     modelReady = pyqtSignal(TrainResult)
+    verdictReady = pyqtSignal(object)
     rollbackRequested = pyqtSignal()
 
     def __init__(
@@ -131,8 +145,12 @@ class TrainingDialog(QDialog):
         *,
         defaults: TrainConfig | None = None,
         can_roll_back: bool = False,
+        judge: Judge | None = None,
     ) -> None:
         super().__init__(parent)
+        self._judge = judge or verdict_for
+        self._config: TrainConfig | None = None
+        self.verdict: Verdict | None = None
         self.setWindowTitle("ArcX — train model")
         self.resize(560, 560)
         self._factory = worker_factory
@@ -174,6 +192,9 @@ class TrainingDialog(QDialog):
         self.chart = LossChart()
         self.metrics_label = QLabel()
         self.metrics_label.setWordWrap(True)
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setTextFormat(Qt.TextFormat.RichText)
 
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -199,6 +220,7 @@ class TrainingDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.chart, 1)
+        layout.addWidget(self.verdict_label)
         layout.addWidget(self.metrics_label)
         layout.addLayout(buttons)
         self.set_summary(summary)
@@ -214,11 +236,21 @@ class TrainingDialog(QDialog):
             parts.append(
                 f"{summary.other_encoder_runs} runs recorded with another encoder (not used)"
             )
+        more = RECOMMENDED_RUNS - summary.labelled_runs
+        if more > 0:
+            parts.append(
+                f"<span style='color:#b9770e'>Record and label about <b>{more}</b> more runs "
+                f"before trusting the advice (about {RECOMMENDED_RUNS} in all).</span> "
+                "You can train now; the result will say whether it beats guessing."
+            )
         self.summary_label.setText("<br>".join(parts))
         if not self.running:
             self.start_button.setEnabled(summary.trainable)
             if not summary.trainable:
-                self.status.setText("Label at least one run to train (Runs… in the tray menu).")
+                self.status.setText(
+                    "Nothing to train on yet. Play a raid with F8 (start) → F9 (when you head "
+                    "out) → F8 (end), type in what you took home, and it appears here."
+                )
 
     def config(self) -> TrainConfig:
         """The defaults with what the player chose (epochs, learning rate, batch size)."""
@@ -245,6 +277,9 @@ class TrainingDialog(QDialog):
             self.status.setText(f"Could not start: {exc}")
             return
         self.worker = worker
+        self._config = config
+        self.verdict = None
+        self.verdict_label.clear()
         self.last_result = None
         self._epochs = config.epochs
         self.chart.clear()
@@ -307,6 +342,7 @@ class TrainingDialog(QDialog):
             self.chart.add_val(float(p.epoch), p.val_loss)
 
     def _on_result(self, result: TrainResult) -> None:
+        data = getattr(self.worker, "data", None)
         self._done()
         self.last_result = result
         if result.stopped == "cancelled":
@@ -323,7 +359,27 @@ class TrainingDialog(QDialog):
             )
             self.metrics_label.setText(f"<b>Validation</b><table>{rows}</table>")
         self.status.setText("Finished. Checking the new model…")
+        if data is not None and result.checkpoint_path is not None and self._config is not None:
+            self.verdict_label.setText("<i>Testing the new model on your held-out runs…</i>")
+            config, judge = self._config, self._judge
+            call_off_thread(
+                lambda: judge(data, result, config),
+                self.show_verdict,
+                lambda msg: self.verdict_label.setText(f"Quality not checked: {escape(msg)}"),
+                name="arcx-verdict",
+            )
         self.modelReady.emit(result)
+
+    def show_verdict(self, verdict: Verdict) -> None:
+        """The new model's quality in words: green when it beats guessing, loud red when not."""
+        self.verdict = verdict
+        lines = "".join(f"<li>{escape(line)}</li>" for line in verdict.lines)
+        if verdict.warn:
+            head = f"<span style='color:#c0392b'><b>⚠ {escape(verdict.headline)}</b></span>"
+        else:
+            head = f"<span style='color:#1f8f4e'><b>✓ {escape(verdict.headline)}</b></span>"
+        self.verdict_label.setText(f"{head}<ul style='margin:2px'>{lines}</ul>")
+        self.verdictReady.emit(verdict)
 
     def _on_finished(self, worker: TrainingWorker) -> None:
         """The worker's thread ended; after a result or an error it is already let go."""

@@ -71,11 +71,14 @@ class TrayStatus:
     """why global hotkeys do not work (None when they do)"""
     note: str = ""
     """a passing state worth a tooltip line, e.g. "getting ready: …" """
+    pending: str = ""
+    """what can still be undone: "mark" (the extraction mark) or "died"; "" for nothing"""
 
 
 def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
     """The tray menu for `status`."""
     keys = {k: v.upper() for k, v in status.hotkeys.items()} if status.hotkeys_error is None else {}
+    undo_text = {"mark": "Undo extraction mark", "died": "Undo “Died”"}.get(status.pending, "")
     risk_items = tuple(
         MenuEntry(
             Action.risk(r), r.capitalize(), checkable=True, radio=True, checked=status.risk == r
@@ -96,12 +99,16 @@ def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
         ),
         MenuEntry(
             text="End run",
-            enabled=status.recording,
+            enabled=status.recording and status.pending != "died",
             children=(
                 MenuEntry(Action.END_EXTRACTED, "Extracted…"),
                 MenuEntry(Action.END_DIED, "Died"),
             ),
         ),
+    ]
+    if undo_text:
+        entries.append(MenuEntry(Action.UNDO, undo_text, keys.get("mark_extract", "")))
+    entries += [
         SEPARATOR,
         MenuEntry(text="Risk", shortcut=keys.get("cycle_risk", ""), children=risk_items),
         MenuEntry(
@@ -116,6 +123,7 @@ def build_menu(status: TrayStatus) -> tuple[MenuEntry, ...]:
         MenuEntry(Action.TRAIN, "Train model…"),
         MenuEntry(Action.RUNS, "Runs…"),
         MenuEntry(Action.OPEN_DATA, "Open data folder"),
+        MenuEntry(Action.HELP, "What do these numbers mean?"),
         SEPARATOR,
     ]
     if status.hotkeys_error is not None:
@@ -130,17 +138,50 @@ def tray_state(status: TrayStatus) -> TrayState:
     return TrayState.IDLE if status.has_model else TrayState.NO_MODEL
 
 
+TOOLTIP_MAX = 127
+"""Windows shows at most this many characters of a tray tooltip"""
+
+
 def tooltip(status: TrayStatus) -> str:
-    """Tray tooltip: state, risk, device, and hotkey trouble (Windows cuts at 127 chars)."""
+    """Tray tooltip: state, risk, the passing note, hotkey trouble, device.
+
+    It fits `TOOLTIP_MAX` characters (Windows cuts there, mid-word): lines are added in
+    order of importance, the last one that does not fit whole is shortened at a word
+    with "…", and the rest are left out."""
     state = "recording" if status.recording else ("ready" if status.has_model else "no model yet")
     lines = [f"ArcX — {state}, {status.risk}"]
-    if status.device:
-        lines.append(status.device)
-    if status.note:
-        lines.append(status.note)
     if status.hotkeys_error:
         lines.append("hotkeys off: use the menu")
-    return "\n".join(lines)[:127]
+    if status.note:
+        lines.append(status.note)
+    if status.device:
+        lines.append(status.device)
+    out: list[str] = []
+    for line in lines:
+        used = len("\n".join(out)) + (1 if out else 0)  # + the newline before `line`
+        room = TOOLTIP_MAX - used
+        if len(line) <= room:
+            out.append(line)
+            continue
+        short = shorten(line, room)
+        if short:
+            out.append(short)
+        break
+    return "\n".join(out)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: whole, or cut at a word with "…"
+    ("" when not even one word fits)."""
+    if len(text) <= limit:
+        return text
+    if limit < 2:
+        return ""
+    cut = text[: limit - 1]
+    if " " in cut and text[limit - 1] != " ":
+        cut = cut[: cut.rindex(" ")]
+    cut = cut.rstrip(" ,;:—-")
+    return cut + "…" if cut else ""
 
 
 def iter_entries(entries: tuple[MenuEntry, ...]) -> list[MenuEntry]:

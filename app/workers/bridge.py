@@ -12,6 +12,7 @@ import logging
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from app.core.capture.health import HealthVerdict, Problem
 from app.core.engine import EVTick, Notice
 from app.core.model.ev import EVEstimate
 
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Notice kinds the bridge reports as a capture problem, a recovery, or a one-off message.
 PROBLEM_NOTICES = frozenset({"capture_problem", "capture_lost"})
+"""capture_lost → `errored` (capture really stopped); capture_problem → `captureProblem`"""
 RECOVERED_NOTICES = frozenset({"capture_ok"})
 INFO_NOTICES = frozenset({"capture_fallback", "fps_lowered"})
 
@@ -30,7 +32,10 @@ class EngineBridge(QObject):
         estimate(EVEstimate): the EV of an inference tick.
         noEstimate(str): a tick without an honest EV; the engine's reason ("no_model",
             "no_frames", "capture_black", …).
-        errored(str): capture has a problem or stopped, in words.
+        errored(str): capture stopped for real (the source failed), in words.
+        captureProblem(str, str): frames come but are black or unchanged, or none came
+            for a while: the kind ("black", "frozen", "stalled", or "other" for a message
+            the bridge does not know) and the engine's sentence.
         recovered(): frames flow again after a problem.
         info(str): something to tell the player once (dxcam → mss, FPS lowered).
         warming(str): a warm-up step, in words.
@@ -39,6 +44,7 @@ class EngineBridge(QObject):
     estimate = pyqtSignal(EVEstimate)
     noEstimate = pyqtSignal(str)
     errored = pyqtSignal(str)
+    captureProblem = pyqtSignal(str, str)
     recovered = pyqtSignal()
     info = pyqtSignal(str)
     warming = pyqtSignal(str)
@@ -54,7 +60,9 @@ class EngineBridge(QObject):
 
     def on_notice(self, notice: Notice) -> None:
         kind, message = notice.kind, notice.message
-        if kind in PROBLEM_NOTICES:
+        if kind == "capture_problem":
+            self.captureProblem.emit(problem_kind(message), message)
+        elif kind in PROBLEM_NOTICES:
             self.errored.emit(message)
         elif kind in RECOVERED_NOTICES:
             self.recovered.emit()
@@ -71,3 +79,15 @@ class EngineBridge(QObject):
 
     def on_warming(self, message: str) -> None:
         self.warming.emit(message)
+
+
+_PROBLEMS: tuple[Problem, ...] = ("black", "frozen", "stalled")
+
+
+def problem_kind(message: str) -> str:
+    """Which capture problem a capture_problem notice is about, from its sentence (the
+    engine words it with `HealthVerdict.describe`); "other" for any other sentence."""
+    for problem in _PROBLEMS:
+        if HealthVerdict(problem, False, True, None).describe() == message:
+            return problem
+    return "other"

@@ -28,4 +28,7 @@ def test_ids_are_plain_text_on_the_wire():
 def test_every_menu_action_is_an_action():
     ids = [e.id for e in iter_entries(build_menu(TrayStatus())) if e.id is not None]
     assert all(isinstance(i, Action) for i in ids)
-    assert set(ids) == set(Action) - {Action.END_ASK}  # END_ASK: the start / stop hotkey only
+    assert set(ids) == set(Action) - {Action.END_ASK, Action.UNDO}  # END_ASK: the hotkey only
+    # Undo is in the menu only while something can be undone.
+    pending = build_menu(TrayStatus(recording=True, pending="died"))
+    assert Action.UNDO in {e.id for e in iter_entries(pending)}

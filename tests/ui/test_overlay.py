@@ -33,6 +33,9 @@ from app.ui.overlay import view as view_module
 # (which take `qtbot` or paint) carry the gui marker.
 gui = pytest.mark.gui
 
+DETAILED = OverlaySettings(layout="detailed")
+"""the detailed panel (the window's default is compact)"""
+
 
 def estimate(
     stay: float, extract: float, *, risk: str = "neutral", warming: bool = False, width: float = 400
@@ -105,8 +108,8 @@ def test_live_stay():
     v = overlay_view(OverlayMode.LIVE, estimate(1500, 1150), recording=True)
     assert v.headline == "STAY"
     assert v.headline_colour == ov.STAY_COLOUR
-    assert dict(v.rows) == {"EV stay": "1,500", "EV extract": "1,150"}
-    assert v.delta == "Δ +350" and v.delta_colour == ov.STAY_COLOUR
+    assert dict(v.rows) == {"If you stay": "1,500", "If you leave": "1,150"}
+    assert v.delta == "+350" and v.delta_colour == ov.STAY_COLOUR
     assert v.risk == "NEUTRAL"
     assert v.recording and not v.dimmed
     stay_bar, extract_bar = v.bars
@@ -118,7 +121,7 @@ def test_live_extract_in_its_own_colour():
     v = overlay_view(OverlayMode.LIVE, estimate(600, 1400, risk="safe"))
     assert v.headline == "EXTRACT"
     assert v.headline_colour == ov.EXTRACT_COLOUR
-    assert v.delta.startswith("Δ −")
+    assert v.delta.startswith("+")  # the advised action's advantage: never negative
     assert v.risk == "SAFE"
 
 
@@ -126,9 +129,9 @@ def test_safe_shows_its_risk_adjusted_delta_and_ticks():
     est = estimate(1200, 1000, risk="safe", width=800)
     v = overlay_view(OverlayMode.LIVE, est)
     # the EV rows stay expectations; Δ and the ticks are the profile's values
-    assert dict(v.rows) == {"EV stay": "1,200", "EV extract": "1,000"}
+    assert dict(v.rows) == {"If you stay": "1,200", "If you leave": "1,000"}
     assert est.risk_delta < est.delta
-    assert v.delta == f"Δ {ov.format_delta(est.risk_delta)}"
+    assert v.delta == ov.format_amount(abs(est.risk_delta), sign=True)
     assert v.bars[0].value == pytest.approx(est.value_stay) and v.bars[0].value < 1200
 
 
@@ -179,8 +182,8 @@ def test_capture_lost_with_reason():
     v = overlay_view(OverlayMode.CAPTURE_LOST, message="monitor 2 disconnected")
     assert v.headline == "CAPTURE LOST"
     assert v.headline_colour == ov.CAPTURE_LOST_COLOUR
-    assert v.detail == "monitor 2 disconnected"
-    assert overlay_view(OverlayMode.CAPTURE_LOST).detail  # a default reason
+    assert v.hint == "monitor 2 disconnected"  # the reason wraps where the rows go
+    assert overlay_view(OverlayMode.CAPTURE_LOST).hint  # a default reason
 
 
 def test_idle_names_the_start_key():
@@ -253,7 +256,7 @@ def test_state_estimate_then_modes():
     assert live.mode is OverlayMode.LIVE and live.view().headline == "STAY"
     # capture lost keeps the estimate (its risk stays on the chip) and shows the reason
     lost = live.with_mode(OverlayMode.CAPTURE_LOST, "game minimised")
-    assert lost.estimate is live.estimate and lost.view().detail == "game minimised"
+    assert lost.estimate is live.estimate and lost.view().hint == "game minimised"
     # every other message drops the numbers
     for mode in (OverlayMode.IDLE, OverlayMode.NO_MODEL, OverlayMode.WARMING):
         assert live.with_mode(mode).estimate is None, mode
@@ -299,7 +302,7 @@ def test_render_view_image_size_follows_scale_and_layout(qtbot, scale):
 @gui
 def test_rendered_panel_matches_the_window(qtbot):
     """The screenshot path (render_view_image) and the window (grab) paint the same pixels."""
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     w.show_estimate(estimate(2000, 1000))
     w.set_recording(True)
@@ -325,7 +328,7 @@ def test_unlock_draws_the_outline_in_the_unlock_colour(qtbot):
 
 @gui
 def test_window_flags_make_it_a_click_through_tool_window(qtbot):
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     flags = w.windowFlags()
     for flag in (
@@ -343,7 +346,7 @@ def test_window_flags_make_it_a_click_through_tool_window(qtbot):
 
 @gui
 def test_unlock_takes_input_and_lock_gives_it_back(qtbot):
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     w.show()
     w.set_unlocked(True)
@@ -355,7 +358,7 @@ def test_unlock_takes_input_and_lock_gives_it_back(qtbot):
 
 @gui
 def test_state_changes_update_the_view(qtbot):
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     assert w.view().headline == "ARCX READY"
     w.set_recording(True)
@@ -366,7 +369,7 @@ def test_state_changes_update_the_view(qtbot):
     w.show_estimate(estimate(2000, 1000))
     assert w.mode is OverlayMode.LIVE and w.view().headline == "STAY"
     w.set_mode(OverlayMode.CAPTURE_LOST, "game minimised")
-    assert w.view().detail == "game minimised"
+    assert w.view().hint == "game minimised"
     w.set_risk("safe")
     w.set_mode(OverlayMode.WARMING)
     assert w.view().risk.startswith("SAFE")
@@ -377,7 +380,7 @@ def test_state_changes_update_the_view(qtbot):
 @pytest.mark.parametrize("mode", list(OverlayMode))
 def test_every_state_paints_its_colour(qtbot, mode):
     """Rendered, each state shows its headline colour (the accent strip) on a dark panel."""
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     w.set_mode(mode)
     if mode is OverlayMode.LIVE:
@@ -393,25 +396,26 @@ def test_every_state_paints_its_colour(qtbot, mode):
 
 @gui
 def test_settings_opacity_scale_and_corner(qtbot):
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     screen = w.target_screen()
     avail = screen.availableGeometry()
     s = OverlaySettings(
-        opacity=0.5,
+        layout="detailed",
+        opacity=0.95,
         scale=1.5,
         margin=10,
         placements={screen.name(): OverlayPlacement(corner="bottom-left")},
     )
     w.apply_settings(s, screen)
-    assert w.windowOpacity() == pytest.approx(0.5, abs=0.01)
+    assert w.windowOpacity() == pytest.approx(0.95, abs=0.01)
     assert (w.width(), w.height()) == (round(ov.BASE_WIDTH * 1.5), round(ov.BASE_HEIGHT * 1.5))
     assert w.pos() == QPoint(avail.left() + 10, avail.bottom() + 1 - w.height() - 10)
 
 
 @gui
 def test_placement_is_per_monitor(qtbot):
-    w = OverlayWindow()
+    w = OverlayWindow(DETAILED)
     qtbot.addWidget(w)
     screen = w.target_screen()
     other = OverlaySettings(

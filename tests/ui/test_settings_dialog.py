@@ -30,7 +30,7 @@ def test_loads_the_settings_into_the_widgets(dialog):
     assert dialog.hotkey_edits["start_stop"].text() == "F8"
     assert dialog.risk.currentData() == "neutral"
     assert dialog.region_label.text() == "whole monitor"
-    assert dialog.opacity.value() == 85
+    assert dialog.opacity.value() == 92
     assert isinstance(dialog.validate(), Settings)
 
 
@@ -38,7 +38,7 @@ def test_ok_saves_and_announces(qtbot, dialog, tmp_path):
     dialog.fps.setValue(12)
     dialog.risk.setCurrentIndex(dialog.risk.findData("aggressive"))
     dialog.hotkey_edits["cycle_risk"].setText("Ctrl+Shift+R")
-    dialog.opacity.setValue(60)
+    dialog.opacity.setValue(90)
     dialog.scale.setValue(1.5)
     dialog.corner.setCurrentText("bottom-left")
     with qtbot.waitSignal(dialog.applied) as blocker:
@@ -48,7 +48,7 @@ def test_ok_saves_and_announces(qtbot, dialog, tmp_path):
     assert saved.capture.fps == 12
     assert saved.inference.risk == "aggressive"
     assert saved.hotkeys.cycle_risk == "ctrl+shift+r"
-    assert saved.overlay.opacity == pytest.approx(0.6)
+    assert saved.overlay.opacity == pytest.approx(0.9)
     assert saved.overlay.scale == pytest.approx(1.5)
     assert saved.overlay.placements[dialog.screen_name()].corner == "bottom-left"
     assert dialog.result() == dialog.DialogCode.Accepted

@@ -77,7 +77,7 @@ def test_start_needs_labelled_data(qtbot):
     qtbot.addWidget(d)
     assert not d.start_button.isEnabled()
     d.start()
-    assert "Label at least one run" in d.status.text()
+    assert "Nothing to train on yet" in d.status.text()
 
 
 def test_start_passes_the_parameters_and_locks_them(dialog):

@@ -36,6 +36,7 @@ def test_menu_has_every_item_of_the_issue():
         "Train model…",
         "Runs…",
         "Open data folder",
+        "What do these numbers mean?",
         "About ArcX",
         "Quit",
     ]

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.gui
 
 def tick(ev, reason):
     return EVTick(
-        t=0.0, ev=ev, reason=reason, frame_age_ms=None, qnet_ms=None, stages_ms={}, filled=0,
-        run_id=None, decision_idx=None,
+        t=0.0,
+        ev=ev,
+        reason=reason,
+        frame_age_ms=None,
+        qnet_ms=None,
+        stages_ms={},
+        filled=0,
+        run_id=None,
+        decision_idx=None,
     )
 
 
@@ -33,7 +40,7 @@ def test_ticks_become_estimates_or_reasons(qtbot):
 @pytest.mark.parametrize(
     ("kind", "signal"),
     [
-        ("capture_problem", "errored"),
+        ("capture_problem", "captureProblem"),
         ("capture_lost", "errored"),
         ("capture_ok", "recovered"),
         ("capture_fallback", "info"),
@@ -54,3 +61,19 @@ def test_other_notices_are_only_logged(qtbot):
         qtbot.assertNotEmitted(bridge.info),
     ):
         bridge.on_notice(Notice(kind="model_loaded", message="model loaded", t=0.0))
+
+
+def test_capture_problems_name_their_kind(qtbot):
+    from app.core.capture.health import HealthVerdict
+
+    bridge = EngineBridge()
+    frozen = HealthVerdict("frozen", False, True, None).describe()
+    with qtbot.assertNotEmitted(bridge.errored), qtbot.waitSignal(bridge.captureProblem) as got:
+        bridge.on_notice(Notice(kind="capture_problem", message=frozen, t=0.0))
+    assert got.args == ["frozen", frozen]
+    with qtbot.waitSignal(bridge.captureProblem) as got:
+        bridge.on_notice(Notice(kind="capture_problem", message="the window is gone", t=0.0))
+    assert got.args == ["other", "the window is gone"]
+    with qtbot.waitSignal(bridge.errored) as got:
+        bridge.on_notice(Notice(kind="capture_lost", message="screen capture stopped", t=0.0))
+    assert got.args == ["screen capture stopped"]

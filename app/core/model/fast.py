@@ -75,23 +75,52 @@ def _as_batch(frames: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.ascontiguousarray(arr)
 
 
+class _RootChatter(logging.Filter):
+    """Drops records logged on the *root* logger itself (below ERROR) and counts the warnings.
+
+    onnxruntime's quantizer logs through `logging.info` / `logging.warning`, i.e. the root
+    logger: one INFO line per tensor, and "Axis 1 is out-of-range for weight
+    'proj.1.weight' with rank 1" for a 1-D weight (a norm's scale) it cannot quantize per
+    channel, which it then quantizes per tensor. Nothing a player can act on. Records of
+    named loggers (ours included) pass: they reach the root's handlers without this filter.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        if record.levelno >= logging.WARNING:
+            self.warnings.append(record.getMessage())
+        return False
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silence the exporters' and quantizers' chatter.
 
-    Deprecation warnings from torch.onnx / torch.ao, and onnxruntime's quantizer, which
-    logs one INFO line per tensor through the *root* logger: the root level is raised to
-    WARNING for the duration (restored afterwards).
+    Deprecation warnings from torch.onnx / torch.ao are ignored; onnxruntime's quantizer's
+    root-logger lines are dropped by `_RootChatter`, and what it warned about is explained
+    once, at DEBUG (`arcx -v` shows it).
     """
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.WARNING))
+    chatter = _RootChatter()
+    root.addFilter(chatter)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        root.setLevel(level)
+        root.removeFilter(chatter)
+        if chatter.warnings:
+            log.debug(
+                "onnxruntime's quantizer warned %d time(s), e.g. %r; a weight it cannot quantize "
+                "per channel (a 1-D norm scale) is quantized per tensor instead, and the INT8 "
+                "encoder is still checked against fp32 (cosine) before it is used",
+                len(chatter.warnings), chatter.warnings[0],
+            )
 
 
 # ------------------------------------------------------------------------------ torch
@@ -162,7 +191,7 @@ def export_onnx(model: FrameEncoder, path: Path) -> Path:
         except Exception as exc:
             if not has_dynamo_flag:
                 raise
-            log.info("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
+            log.debug("TorchScript ONNX export failed (%s); trying the dynamo exporter", exc)
             kwargs["dynamo"] = True
             kwargs.pop("dynamic_axes")
             kwargs["dynamic_shapes"] = ({0: torch.export.Dim("batch")},)

@@ -32,6 +32,7 @@ import importlib
 import json
 import logging
 import multiprocessing
+import os
 import signal
 import sys
 import tempfile
@@ -183,6 +184,9 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
 
         from app.core.training.trainer import Trainer
 
+        logging.getLogger(__name__).debug(
+            "training child %d: torch %s, %d CPU threads", os.getpid(), torch.__version__, torch.get_num_threads()
+        )
         config = config_from_dict(job["config"])
         data: Path | DecisionDataset = (
             _load_dataset(Path(job["dataset"])) if job.get("dataset") else Path(job["data"])

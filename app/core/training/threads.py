@@ -70,7 +70,7 @@ class ThreadTuner:
         fast = min(mean, key=lambda n: mean[n])
         slow = max(mean.values())
         if fast != self.choice:
-            log.info(
+            log.debug(  # chatter: `arcx -v` shows it
                 "CPU threads: %d (step times %s)", fast,
                 ", ".join(f"{n}: {1000 * t:.0f} ms" for n, t in sorted(mean.items())),
             )

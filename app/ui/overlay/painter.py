@@ -52,7 +52,9 @@ class Layout:
     width: int = 270
     """panel width (the window's size is this × scale, rounded)"""
     height: int = 142
-    """panel height"""
+    """panel height (the detailed panel)"""
+    compact_height: int = 88
+    """the compact panel's height: header, the big line and the hint line"""
     panel_inset: float = 1
     """the rounded panel sits this far inside the window, so its border is not clipped
     (not scaled)"""
@@ -127,7 +129,7 @@ class Layout:
     # Rows: one per action, "label  value  band", then the axis line
     row_height: float = 19
     """one action's row"""
-    row_label_width: float = 74
+    row_label_width: float = 80
     """"EV stay" / "EV extract", left-aligned in this width"""
     row_label_font: float = 12
     """row label size"""
@@ -155,9 +157,9 @@ class Layout:
     """tick pen width"""
     tick_min_width: float = 1.5
     """the tick stays at least this wide on a small panel (not scaled)"""
-    axis_font: float = 9
-    """axis numbers and caption size"""
-    axis_height: float = 12
+    axis_font: float = 11
+    """axis numbers and caption size (11 px: the least that reads at 1080p)"""
+    axis_height: float = 14
     """the axis line under the rows"""
 
     # Unlock (drag) mode: dashed outline and a hint in the bottom-right corner
@@ -169,7 +171,7 @@ class Layout:
     """outline pen width (dashed)"""
     unlock_pen_min_width: float = 1.0
     """the outline stays at least this wide on a small panel (not scaled)"""
-    unlock_font: float = 10
+    unlock_font: float = 11
     """"drag · double-click to lock" size"""
     unlock_text_right: float = 10
     """hint's gap to the panel's right edge"""
@@ -181,7 +183,15 @@ LAYOUT = Layout()
 BASE_WIDTH = LAYOUT.width
 """panel width at scale 1.0, logical px"""
 BASE_HEIGHT = LAYOUT.height
-"""panel height at scale 1.0, logical px"""
+"""panel height at scale 1.0, logical px (the detailed panel)"""
+COMPACT_HEIGHT = LAYOUT.compact_height
+"""the compact panel's height at scale 1.0, logical px"""
+
+
+def panel_size(compact: bool, scale: float = 1.0, layout: Layout = LAYOUT) -> tuple[int, int]:
+    """(width, height) of the panel in logical px at `scale`."""
+    h = layout.compact_height if compact else layout.height
+    return round(layout.width * scale), round(h * scale)
 
 
 def _font(px: float, bold: bool = False, layout: Layout = LAYOUT) -> QFont:
@@ -190,6 +200,31 @@ def _font(px: float, bold: bool = False, layout: Layout = LAYOUT) -> QFont:
     f.setBold(bold)
     f.setStyleHint(QFont.StyleHint.SansSerif)
     return f
+
+
+def elide(text: str, font: QFont, width: float) -> str:
+    """`text` on one line of `width` px: whole, or cut at the end with "…"."""
+    return QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
+
+
+def fit_wrapped(text: str, font: QFont, rect: QRectF) -> str:
+    """`text` word-wrapped into `rect`: whole, or cut at a word with "…" so that no
+    line is clipped mid-word."""
+    fm = QFontMetricsF(font)
+    flags = int(Qt.TextFlag.TextWordWrap)
+
+    def fits(t: str) -> bool:
+        return fm.boundingRect(rect, flags, t).height() <= rect.height() + 0.5
+
+    if fits(text):
+        return text
+    words = text.split()
+    while words:
+        words.pop()
+        shorter = " ".join(words).rstrip(",;:—-·") + "…"
+        if fits(shorter):
+            return shorter
+    return elide(text, font, rect.width())
 
 
 def _shadow_text(
@@ -305,25 +340,29 @@ def paint_view(
     top += head_h
     p.setFont(_font(L.detail_font * s, layout=L))
     detail_h = L.detail_height * s
+    detail_text, detail_colour = view.detail_line
     _shadow_text(
         p,
         QRectF(left, top, width, detail_h),
         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-        view.detail,
-        view.detail_colour,
+        elide(detail_text, p.font(), width),
+        detail_colour,
         L,
     )
     top += detail_h + L.detail_gap * s
 
-    if view.rows:
+    if view.compact:
+        pass  # header, the big line and the hint line: nothing more
+    elif view.rows:
         _paint_rows(p, view, left, top, width, s, L)
     elif view.hint:
         p.setFont(_font(L.hint_font * s, layout=L))
+        hint_rect = QRectF(left, top, width, L.hint_height * s)
         _shadow_text(
             p,
-            QRectF(left, top, width, L.hint_height * s),
+            hint_rect,
             Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap,
-            view.hint,
+            fit_wrapped(view.hint, p.font(), hint_rect),
             MUTED_COLOUR,
             L,
         )
@@ -436,7 +475,7 @@ def render_view_image(
     view: OverlayView, scale: float = 1.0, unlocked: bool = False, *, layout: Layout = LAYOUT
 ) -> QImage:
     """The overlay panel as a QImage (transparent around the rounded panel)."""
-    w, h = round(layout.width * scale), round(layout.height * scale)
+    w, h = panel_size(view.compact, scale, layout)
     img = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
     img.fill(Qt.GlobalColor.transparent)
     p = QPainter(img)

@@ -20,21 +20,39 @@ from enum import Enum
 from app.core.model.ev import RISK_PROFILES, EVEstimate, risk_eta
 
 STAY_COLOUR = "#3ddc84"
-EXTRACT_COLOUR = "#ff7a45"
+EXTRACT_COLOUR = "#ff8a55"
 CLOSE_CALL_COLOUR = "#ffd24d"
 WARMING_COLOUR = "#9fb6cf"
-NO_MODEL_COLOUR = "#73a7ff"
-CAPTURE_LOST_COLOUR = "#ff4d5e"
+NO_MODEL_COLOUR = "#86b4ff"
+CAPTURE_LOST_COLOUR = "#ff6b78"
+SCREEN_PAUSED_COLOUR = "#ffb020"
+"""amber: the picture is black or unchanged (a pause, a loading screen), not lost"""
+BANNER_COLOUR = "#ffd24d"
+"""the short feedback line (extraction marked, run ending, undo)"""
 IDLE_COLOUR = "#c9d1dc"
 TEXT_COLOUR = "#f4f6f8"
 MUTED_COLOUR = "#a3adba"
-REC_COLOUR = "#ff4d4d"
+REC_COLOUR = "#ff6b6b"
 UNLOCK_COLOUR = CLOSE_CALL_COLOUR
 """the dashed outline and the hint drawn in unlock (drag) mode"""
 
 DEFAULT_START_KEY = "F8"
-AXIS_CAPTION = "10–90 % range"
+DEFAULT_MARK_KEY = "F9"
+AXIS_CAPTION = "8 in 10 end here"
 """what the band's axis shows; the bars span each action's 10 % and 90 % values"""
+
+RISK_WORDS: dict[str, str] = {
+    "safe": "plays it safe: weighs the bad endings more, so it says leave earlier",
+    "neutral": "goes by the average outcome",
+    "aggressive": "weighs the good endings more, so it says stay longer",
+}
+"""each risk profile in words (the settings, the help panel)"""
+
+PANEL_ALPHA = 236
+"""the panel's own opacity (0–255) before the window's; the painter's PANEL_COLOUR uses it"""
+PANEL_RGB = (11, 14, 19)
+MIN_CONTRAST = 4.5
+"""WCAG AA for normal text: every text colour keeps this over a white game scene"""
 
 
 class OverlayMode(Enum):
@@ -49,7 +67,12 @@ class OverlayMode(Enum):
     LIVE = "live"
     """estimates are coming in"""
     CAPTURE_LOST = "capture_lost"
-    """frames stopped arriving (game minimised, monitor changed, device lost)"""
+    """screen capture really stopped (the source failed: monitor changed, device lost)"""
+    SCREEN_UNCHANGED = "screen_unchanged"
+    """frames come but the picture has not changed for seconds (a pause, alt-tab), or
+    the source has sent none for a while: amber, not an alarm"""
+    SCREEN_BLACK = "screen_black"
+    """the captured picture has been black for seconds (loading screen, wrong monitor)"""
 
 
 @dataclass(frozen=True)
@@ -127,6 +150,11 @@ class OverlayView:
     """values are provisional (warming up): numbers, bars and Δ drawn muted"""
     hint: str = ""
     """what the player can do about a state without numbers (drawn where the rows go)"""
+    banner: str = ""
+    """short feedback that replaces the detail line while it lasts ("extraction marked ·
+    F9 again to undo"); "" when none"""
+    compact: bool = False
+    """the compact panel: header, one big line and one hint line (no rows, bars or hint)"""
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.bars):
@@ -141,6 +169,13 @@ class OverlayView:
     def detail_colour(self) -> str:
         """muted under numbers (they are what matters), bright on a state message"""
         return MUTED_COLOUR if self.rows else TEXT_COLOUR
+
+    @property
+    def detail_line(self) -> tuple[str, str]:
+        """(text, colour) of the line under the headline: the banner while there is one"""
+        if self.banner:
+            return self.banner, BANNER_COLOUR
+        return self.detail, self.detail_colour
 
     @property
     def value_colour(self) -> str:
@@ -177,6 +212,71 @@ def format_delta(v: float) -> str:
     return text if text.startswith(("−", "—")) else "+" + text
 
 
+def format_amount(v: float, unit: str = "", *, sign: bool = False) -> str:
+    """A loot amount for the player: never negative, never "−0" (a take-home value below
+    zero means nothing); with the player's unit ("400 ₽", "12.5k loot") and an optional
+    "+" in front."""
+    if not math.isfinite(v):
+        return "—"
+    text = format_value(max(0.0, v) + 0.0)  # + 0.0: −0.0 becomes 0.0
+    text = ("+" if sign else "") + text
+    return f"{text} {unit}" if unit else text
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def lin(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))
+
+
+def contrast_over_white(colour: str, opacity: float) -> float:
+    """WCAG contrast ratio of text in `colour` on the panel, the window at `opacity`,
+    over a white scene (the worst case: snow, a bright sky)."""
+    white = (255.0, 255.0, 255.0)
+
+    def over(c: tuple[float, float, float], a: float) -> tuple[float, float, float]:
+        return (a * c[0] + (1 - a) * 255.0, a * c[1] + (1 - a) * 255.0, a * c[2] + (1 - a) * 255.0)
+
+    bg = over(tuple(float(c) for c in PANEL_RGB), opacity * PANEL_ALPHA / 255)  # type: ignore[arg-type]
+    text = over(_rgb(colour), opacity)
+    la, lb = _luminance(text), _luminance(bg if bg != white else white)
+    return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+
+
+TEXT_COLOURS = (
+    TEXT_COLOUR,
+    MUTED_COLOUR,
+    STAY_COLOUR,
+    EXTRACT_COLOUR,
+    CLOSE_CALL_COLOUR,
+    WARMING_COLOUR,
+    NO_MODEL_COLOUR,
+    CAPTURE_LOST_COLOUR,
+    SCREEN_PAUSED_COLOUR,
+    IDLE_COLOUR,
+    REC_COLOUR,
+)
+"""every colour the overlay draws text in"""
+
+
+def min_readable_opacity(step: float = 0.01) -> float:
+    """The lowest window opacity at which every text colour keeps `MIN_CONTRAST` over white
+    (the window never goes below it, whatever the setting)."""
+    o = 1.0
+    while o - step >= 0.2 and all(
+        contrast_over_white(c, o - step) >= MIN_CONTRAST for c in TEXT_COLOURS
+    ):
+        o -= step
+    return round(o, 2)
+
+
 def risk_text(risk: str, eta: float | None = None) -> str:
     """The risk chip: the profile's name ("SAFE"); a custom η shows its value."""
     if risk in RISK_PROFILES or eta is None:
@@ -195,6 +295,20 @@ def loss_text(p: float) -> str:
     return f"{100 * p:.0f}% death risk"
 
 
+def advantage(estimate: EVEstimate) -> float:
+    """How much more the advised action is worth than the other (loot units, ≥ 0): the
+    risk-adjusted difference that decides the advice; 0 while the hysteresis still holds
+    an answer the newest tick disagrees with."""
+    d = estimate.risk_delta if estimate.advice == "stay" else -estimate.risk_delta
+    return max(0.0, d)
+
+
+def advantage_text(estimate: EVEstimate, unit: str = "") -> str:
+    """ "+400 loot": the advised action's advantage; "" when it rounds to nothing."""
+    a = advantage(estimate)
+    return format_amount(a, unit, sign=True) if round(a) >= 1 else ""
+
+
 def overlay_view(
     mode: OverlayMode,
     estimate: EVEstimate | None = None,
@@ -203,13 +317,71 @@ def overlay_view(
     recording: bool = False,
     message: str = "",
     start_key: str = DEFAULT_START_KEY,
+    compact: bool = False,
+    unit: str = "",
+    mark_key: str = DEFAULT_MARK_KEY,
 ) -> OverlayView:
     """The texts and colours for one state of the overlay.
 
+    compact: one big line ("EXTRACT NOW", "STAY +400 loot") and a hotkey hint instead of
+        the detailed panel with both choices' values and ranges. unit: what the numbers
+        are counted in ("₽", "loot", ""), after the advice's figure. mark_key: the
+        mark-extracting hotkey, named in the compact hint.
     estimate: the latest EV tick; used in LIVE (and in WARMING when one is available,
         drawn dimmed). Its own `risk` wins over `risk` when present.
-    message: detail for CAPTURE_LOST (the reason the engine gave).
+    message: the reason the engine gave for a capture state.
     """
+    view = _full_view(
+        mode,
+        estimate,
+        risk=risk,
+        recording=recording,
+        message=message,
+        start_key=start_key,
+        unit=unit,
+    )
+    if not compact:
+        return view
+    headline, detail = view.headline, view.detail
+    if view.rows and not view.dimmed and estimate is not None:
+        if estimate.advice == "extract":
+            headline = "EXTRACT NOW"
+            detail = f"head out · {mark_key} when you start extracting"
+        else:
+            headline = f"STAY {view.delta}".strip()
+            loss = loss_text(estimate.p_loss_stay)
+            detail = (
+                f"keep looting · {loss}" if loss else f"keep looting · {mark_key} when you leave"
+            )
+        if estimate.instant_advice != estimate.advice:
+            detail = f"{estimate.instant_advice} soon · {detail.split(' · ', 1)[-1]}"
+        elif estimate.close_call:
+            detail = "close call: either is fine"
+    elif view.hint and mode not in (OverlayMode.WARMING, OverlayMode.LIVE):
+        detail = view.hint if mode in PAUSED_MODES else detail
+    return replace(
+        view,
+        headline=headline,
+        detail=detail,
+        rows=(),
+        bars=(),
+        delta="",
+        hint="",
+        compact=True,
+    )
+
+
+def _full_view(
+    mode: OverlayMode,
+    estimate: EVEstimate | None = None,
+    *,
+    risk: str = "neutral",
+    recording: bool = False,
+    message: str = "",
+    start_key: str = DEFAULT_START_KEY,
+    unit: str = "",
+) -> OverlayView:
+    """The detailed panel's texts and colours (see `overlay_view`)."""
     chip = risk_text(estimate.risk, estimate.eta) if estimate is not None else risk_text(risk)
     if mode is OverlayMode.IDLE:
         return OverlayView(
@@ -233,10 +405,28 @@ def overlay_view(
         return OverlayView(
             "CAPTURE LOST",
             CAPTURE_LOST_COLOUR,
-            message or "no frames from the game — retrying",
+            "screen capture stopped — retrying",
             chip,
             recording,
-            hint="check Settings ▸ Capture (monitor, region)",
+            hint=message or "check Settings ▸ Capture (monitor, region)",
+        )
+    if mode is OverlayMode.SCREEN_UNCHANGED:
+        return OverlayView(
+            "SCREEN UNCHANGED",
+            SCREEN_PAUSED_COLOUR,
+            "advice paused until the picture moves",
+            chip,
+            recording,
+            hint="paused, in a menu or alt-tabbed? Fine. Otherwise check Settings ▸ Capture",
+        )
+    if mode is OverlayMode.SCREEN_BLACK:
+        return OverlayView(
+            "SCREEN BLACK",
+            SCREEN_PAUSED_COLOUR,
+            "advice paused while the picture is black",
+            chip,
+            recording,
+            hint="a loading screen is fine; otherwise check the monitor in Settings ▸ Capture",
         )
     if estimate is None:  # WARMING, or LIVE before the first tick
         return OverlayView(
@@ -249,14 +439,14 @@ def overlay_view(
         )
 
     rows = (
-        ("EV stay", format_value(estimate.ev_stay)),
-        ("EV extract", format_value(estimate.ev_extract)),
+        ("If you stay", format_amount(estimate.ev_stay)),
+        ("If you leave", format_amount(estimate.ev_extract)),
     )
     bars = (
         SpreadBar("stay", *estimate.spread_stay, estimate.value_stay, STAY_COLOUR),
         SpreadBar("extract", *estimate.spread_extract, estimate.value_extract, EXTRACT_COLOUR),
     )
-    delta = f"Δ {format_delta(estimate.risk_delta)}"
+    delta = advantage_text(estimate, unit)
     if mode is OverlayMode.WARMING or estimate.warming:
         return OverlayView(
             "WARMING UP",
@@ -287,7 +477,16 @@ def overlay_view(
 
 # Modes whose message is about numbers the overlay already had: the estimate is kept
 # (LIVE shows it; CAPTURE_LOST keeps its risk on the chip until numbers come back).
-_KEEPS_ESTIMATE = (OverlayMode.LIVE, OverlayMode.CAPTURE_LOST)
+_KEEPS_ESTIMATE = (
+    OverlayMode.LIVE,
+    OverlayMode.CAPTURE_LOST,
+    OverlayMode.SCREEN_UNCHANGED,
+    OverlayMode.SCREEN_BLACK,
+)
+PAUSED_MODES = frozenset(
+    {OverlayMode.CAPTURE_LOST, OverlayMode.SCREEN_UNCHANGED, OverlayMode.SCREEN_BLACK}
+)
+"""modes that say the capture has a problem (the numbers come back when it clears)"""
 
 
 @dataclass(frozen=True)
@@ -304,6 +503,14 @@ class OverlayState:
     """why the capture was lost (CAPTURE_LOST)"""
     start_key: str = DEFAULT_START_KEY
     """the start/stop hotkey, named on the idle panel"""
+    banner: str = ""
+    """short feedback shown instead of the detail line (see `OverlayView.banner`)"""
+    compact: bool = False
+    """the compact panel (`OverlaySettings.layout`)"""
+    unit: str = ""
+    """what the numbers are counted in (`OverlaySettings.unit`)"""
+    mark_key: str = DEFAULT_MARK_KEY
+    """the mark-extracting hotkey, named in the compact hint"""
 
     def with_estimate(self, estimate: EVEstimate) -> OverlayState:
         """A new EV tick: LIVE, or WARMING while the history window fills."""
@@ -316,11 +523,15 @@ class OverlayState:
         return replace(self, mode=mode, message=message, estimate=estimate)
 
     def view(self) -> OverlayView:
-        return overlay_view(
+        view = overlay_view(
             self.mode,
             self.estimate,
             risk=self.risk,
             recording=self.recording,
             message=self.message,
             start_key=self.start_key,
+            compact=self.compact,
+            unit=self.unit,
+            mark_key=self.mark_key,
         )
+        return replace(view, banner=self.banner) if self.banner else view

@@ -32,8 +32,11 @@ from PyQt6.QtWidgets import QApplication, QWidget
 from app.core.config import OverlayPlacement, OverlaySettings
 from app.core.model.ev import EVEstimate
 from app.ui import geometry, win32
-from app.ui.overlay.painter import BASE_HEIGHT, BASE_WIDTH, paint_view
-from app.ui.overlay.view import OverlayMode, OverlayState, OverlayView
+from app.ui.overlay.painter import paint_view, panel_size
+from app.ui.overlay.view import OverlayMode, OverlayState, OverlayView, min_readable_opacity
+
+READABLE_OPACITY = min_readable_opacity()
+"""the window never draws fainter than this: every text keeps 4.5:1 contrast over white"""
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,13 @@ class OverlayWindow(QWidget):
     def set_recording(self, recording: bool) -> None:
         self._set_state(replace(self._state, recording=recording))
 
+    def set_banner(self, text: str) -> None:
+        """Short feedback instead of the detail line ("" clears it)."""
+        self._set_state(replace(self._state, banner=text))
+
+    def set_mark_key(self, key: str) -> None:
+        self._set_state(replace(self._state, mark_key=key.upper()))
+
     def set_start_key(self, key: str) -> None:
         self._set_state(replace(self._state, start_key=key.upper()))
 
@@ -151,9 +161,13 @@ class OverlayWindow(QWidget):
         self._settings = settings
         if screen is not None:
             self._screen = screen
-        self.setWindowOpacity(settings.opacity)
-        self.setFixedSize(round(BASE_WIDTH * settings.scale), round(BASE_HEIGHT * settings.scale))
+        self.setWindowOpacity(max(settings.opacity, READABLE_OPACITY))
+        self._state = replace(
+            self._state, compact=settings.layout == "compact", unit=settings.unit.strip()
+        )
+        self.setFixedSize(*panel_size(self._state.compact, settings.scale))
         self.reposition()
+        self.update()
 
     def target_screen(self) -> QScreen | None:
         return self._screen or self.screen() or QApplication.primaryScreen()
