@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import machine_line  # noqa: E402
 
 from app.core.data import store  # noqa: E402
-from app.core.data.dataset import DecisionDataset, load_run  # noqa: E402
-from app.core.errors import DataError  # noqa: E402
+from app.core.data.dataset import DecisionDataset, load_labelled  # noqa: E402
 from app.core.model.checkpoint import load_checkpoint  # noqa: E402
 from app.core.model.ev import Hysteresis  # noqa: E402
 from app.core.training.trainer import Trainer  # noqa: E402
@@ -81,16 +80,7 @@ def main() -> int:
     ensure_raids(args.root, "heldout", args.heldout, 100_000, True, gen, enc)
     write_demo_info(args.root, DemoConfig(seed=0, n_train_runs=n_max, n_heldout_runs=args.heldout))
     held = load_heldout(args.root / "heldout")
-    infos = sorted((r for r in store.list_runs(args.root / "train") if r.outcome is not None),
-                   key=lambda r: r.started_at)
-    runs = []
-    for r in infos:
-        try:
-            runs.append(load_run(r.path, r))
-        except DataError as exc:  # e.g. a raid that ended before its first decision
-            print(f"skipping a training raid: {exc}")
-        if len(runs) == n_max:
-            break
+    runs = load_labelled(args.root / "train")[:n_max]  # recording order; raids without a decision skipped
     hyst = Hysteresis()
     curve = []
     for n in sorted(args.points):

@@ -56,9 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import machine_line  # noqa: E402
 
-from app.core.data import store  # noqa: E402
-from app.core.data.dataset import DecisionDataset, RunData, load_run  # noqa: E402
-from app.core.errors import DataError  # noqa: E402
+from app.core.data.dataset import DecisionDataset, load_labelled  # noqa: E402
 from app.core.model.ev import Hysteresis  # noqa: E402
 from app.demo.advice import HABIT, ORACLE  # noqa: E402
 from app.demo.evaluation import HeldOut, Prediction, advice_table, load_heldout  # noqa: E402
@@ -91,18 +89,6 @@ class Features:
         newest = (windows[:, -1, :].astype(np.float32) - self.mean) / self.std  # (N, D)
         avg = (windows.astype(np.float32).mean(axis=1) - self.mean) / self.std  # (N, D)
         return np.concatenate([newest, avg], axis=1).astype(np.float32)  # (N, 2D)
-
-
-def load_training(root: Path) -> list[RunData]:
-    """The training raids in recording order (as benchmarks/learning.py loads them)."""
-    infos = sorted((r for r in store.list_runs(root) if r.outcome is not None), key=lambda r: r.started_at)
-    runs = []
-    for info in infos:
-        try:
-            runs.append(load_run(info.path, info))
-        except DataError as exc:  # e.g. a raid that ended before its first decision
-            print(f"skipping a training raid: {exc}")
-    return runs
 
 
 def mdp_arrays(ds: DecisionDataset, feats: Features, scale: float) -> tuple[NDArray, ...]:
@@ -166,7 +152,7 @@ def main() -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
     print(f"d3rlpy {d3rlpy.__version__}, torch {torch.__version__}")
-    runs = load_training(args.root / "train")
+    runs = load_labelled(args.root / "train")
     held = load_heldout(args.root / "heldout")
     first = first_decisions(held)
     hyst = Hysteresis()

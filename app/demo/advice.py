@@ -222,20 +222,29 @@ def tune_loot_rule(
 # ---------------------------------------------------------------------------- scoring
 
 
-def _per_raid(raids: Sequence[Raid], says: Sequence[NDArray[np.bool_]]) -> tuple[NDArray[np.float64], ...]:
-    """(loot [R], died [R], regret sum [R], extract count [R]) of one policy."""
+def _first_departures(raids: Sequence[Raid | LiveRaid], says: Sequence[NDArray[np.bool_]]) -> list[int | None]:
+    """Per raid, the first decision at which `says` is EXTRACT (None: never); checks shapes."""
     if len(says) != len(raids):
         raise ValueError(f"advice for {len(says)} raids, {len(raids)} raids given")
-    loot, died, regret, n_ext = (np.zeros(len(raids)) for _ in range(4))
+    out: list[int | None] = []
     for j, (r, s) in enumerate(zip(raids, says, strict=True)):
         s = np.asarray(s, dtype=bool)
         if s.shape != r.t_sec.shape:
             raise ValueError(f"raid {j}: advice for {s.shape[0]} decisions, it has {len(r.t_sec)}")
         hit = np.flatnonzero(s)
-        if hit.size:
+        out.append(int(hit[0]) if hit.size else None)
+    return out
+
+
+def _per_raid(raids: Sequence[Raid], says: Sequence[NDArray[np.bool_]]) -> tuple[NDArray[np.float64], ...]:
+    """(loot [R], died [R], regret sum [R], extract count [R]) of one policy."""
+    loot, died, regret, n_ext = (np.zeros(len(raids)) for _ in range(4))
+    first = _first_departures(raids, says)
+    for j, (r, s, i) in enumerate(zip(raids, says, first, strict=True)):
+        s = np.asarray(s, dtype=bool)
+        if i is not None:
             # the habit's recorded outcome plus what leaving at i gains over playing on from
             # there: unbiased (E[outcome | s_i] = EV stay at i) and paired with the habit
-            i = int(hit[0])
             loot[j] = r.value + r.ev_extract[i] - r.ev_stay[i]
             died[j] = r.p_died_extract[i]
         else:
@@ -400,16 +409,9 @@ def departure_gains(
     it never says extract before the player left. The truth of raid j's decision i is
     seeded by (seed, j, i), so two policies that leave at the same moment get the same
     number (paired, as the sidecar's)."""
-    if len(says) != len(raids):
-        raise ValueError(f"advice for {len(says)} raids, {len(raids)} raids given")
     gains = np.zeros(len(raids))
-    for j, (raid, s) in enumerate(zip(raids, says, strict=True)):
-        s = np.asarray(s, dtype=bool)
-        if s.shape != raid.t_sec.shape:
-            raise ValueError(f"raid {j}: advice for {s.shape[0]} decisions, it has {len(raid.t_sec)}")
-        hit = np.flatnonzero(s)
-        if hit.size:
-            i = int(hit[0])
+    for j, (raid, i) in enumerate(zip(raids, _first_departures(raids, says), strict=True)):
+        if i is not None:
             truth = evaluate_many([raid.states[i]], n=n, seed=int(np.random.SeedSequence([seed, j, i]).generate_state(1)[0]),
                                   autopilot=autopilot, policy=raid.player)[0]
             gains[j] = truth.ev_extract - truth.ev_stay

@@ -38,7 +38,7 @@ import torch
 from numpy.typing import NDArray
 
 from app.core.data import store
-from app.core.data.dataset import load_run, window_rows
+from app.core.data.dataset import load_run
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
 from app.core.model.dims import WINDOW

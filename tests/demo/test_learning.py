@@ -27,14 +27,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.data import store
-from app.core.data.dataset import DecisionDataset, RunData, load_run
+from app.core.data.dataset import DecisionDataset, RunData, load_labelled
 from app.core.model.checkpoint import load_checkpoint
 from app.core.model.ev import Adviser, Hysteresis
 from app.core.training.trainer import Trainer
 from app.demo.advice import adviser_says, departure_gains
 from app.demo.evaluation import predict
-from app.demo.pipeline import GenConfig, demo_train_config, generate_runs, play_live_raids, prepare_encoder
+from app.demo.pipeline import (
+    GenConfig,
+    demo_train_config,
+    generate_runs,
+    play_live_raids,
+    prepare_encoder,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -60,12 +65,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     backend, encoder_id, _ = prepare_encoder(SIZE, threads=THREADS)
     generate_runs(root / "train", N_TRAIN, seed=SEED, encoder=backend, encoder_id=encoder_id, truth=False, config=gen)
     windows, raids = play_live_raids(N_HELD, seed=SEED + N_TRAIN, encoder=backend, config=gen)
-    runs = []
-    for info in sorted(store.list_runs(root / "train"), key=lambda r: r.started_at):
-        try:
-            runs.append(load_run(info.path, info))
-        except Exception:  # a raid that ended before its first decision
-            continue
+    runs = load_labelled(root / "train")
     perm = np.random.default_rng(1).permutation(len(runs))
     other = [replace(r, target=runs[p].target, died=runs[p].died) for r, p in zip(runs, perm, strict=True)]
     frames = sum(len(r.latents) for r in runs)

@@ -151,6 +151,35 @@ def load_run(run_dir: Path, info: store.RunInfo | None = None) -> RunData:
     )
 
 
+def load_labelled(root: Path, *, encoder_id: str | None = None) -> list[RunData]:
+    """Every labelled, ended run under `root`, in recording order (see the module
+    docstring for what is skipped). Raises DataError when none is left, or when runs of
+    several encoders are mixed and `encoder_id` picks none."""
+    infos = store.list_runs(root)
+    ended = [r for r in infos if not r.recording and r.ended_at is not None]
+    labelled = [r for r in ended if r.outcome is not None]
+    if len(labelled) < len(ended):
+        log.info("%d unlabelled runs are kept but not trained on", len(ended) - len(labelled))
+    if encoder_id is not None:
+        others = [r for r in labelled if r.encoder_id != encoder_id]
+        if others:
+            log.info("%d labelled runs of other encoders are left out", len(others))
+        labelled = [r for r in labelled if r.encoder_id == encoder_id]
+    encoders = Counter(r.encoder_id for r in labelled)
+    if len(encoders) > 1:
+        raise DataError(_mixed_message(encoders, root))
+    runs = []
+    for info in labelled:
+        try:
+            runs.append(load_run(info.path, info))
+        except DataError as exc:  # e.g. a raid that ended before its first decision
+            log.warning("skipping run %s: %s", info.run_id, exc)
+    if not runs:
+        where = f" for encoder {encoder_id}" if encoder_id else ""
+        raise DataError(f"no labelled runs{where} under {root} (label runs first)")
+    return runs
+
+
 class DecisionDataset:
     """Every decision of some runs, as (window float32 [L, D], action, target).
 
@@ -197,29 +226,7 @@ class DecisionDataset:
         cls, root: Path, *, window: int = WINDOW, encoder_id: str | None = None
     ) -> DecisionDataset:
         """Load every labelled run under `root` (see the module docstring for what is skipped)."""
-        infos = store.list_runs(root)
-        ended = [r for r in infos if not r.recording and r.ended_at is not None]
-        labelled = [r for r in ended if r.outcome is not None]
-        if len(labelled) < len(ended):
-            log.info("%d unlabelled runs are kept but not trained on", len(ended) - len(labelled))
-        if encoder_id is not None:
-            others = [r for r in labelled if r.encoder_id != encoder_id]
-            if others:
-                log.info("%d labelled runs of other encoders are left out", len(others))
-            labelled = [r for r in labelled if r.encoder_id == encoder_id]
-        encoders = Counter(r.encoder_id for r in labelled)
-        if len(encoders) > 1:
-            raise DataError(_mixed_message(encoders, root))
-        runs = []
-        for info in labelled:
-            try:
-                runs.append(load_run(info.path, info))
-            except DataError as exc:
-                log.warning("skipping run %s: %s", info.run_id, exc)
-        if not runs:
-            where = f" for encoder {encoder_id}" if encoder_id else ""
-            raise DataError(f"no labelled runs{where} under {root} (label runs first)")
-        return cls(runs, window=window)
+        return cls(load_labelled(root, encoder_id=encoder_id), window=window)
 
     # ------------------------------------------------------------------------- access
 
