@@ -12,6 +12,12 @@ many synthetic decisions (D=512 latents, 32-frame windows) in memory and measure
 3. the time 30 epochs would take (80% of the decisions trained, 20% validated per epoch),
    against the target of 10 minutes.
 
+`--ddp N` instead writes about an hour of play as synthetic runs to a temporary folder
+and runs the real `arcx train` on it under torchrun (`python -m torch.distributed.run
+--standalone`, gloo, localhost) with 1, 2, … N processes, each with cores / n torch
+threads, and prints the training samples/s of each (all ranks together: the global
+batches per second of training time on rank 0) and the wall time.
+
 `--full` then runs the real `Trainer.fit` for 30 epochs (no early stop) with a progress
 line and ETA, and reports the wall time. Other processes on the machine make every figure
 slower: the load average is printed next to them.
@@ -25,8 +31,10 @@ explicit value in the environment wins). With the runtime's default busy-waiting
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_line  # noqa: E402
 
 from app.core.data.dataset import DecisionDataset  # noqa: E402
-from app.core.data.synthetic import SyntheticConfig, synthetic_run_data  # noqa: E402
+from app.core.data.synthetic import SyntheticConfig, record_runs, synthetic_run_data  # noqa: E402
 from app.core.model.qnet import QNetConfig, TemporalQNet  # noqa: E402
 from app.core.training.loss import midpoint_taus, quantile_huber_loss, taken_quantiles  # noqa: E402
 from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, cpu_has_bf16  # noqa: E402
@@ -106,12 +114,46 @@ def step_rate(ds: DecisionDataset, batch: int, steps: int, precision: str, train
     return n / (time.perf_counter() - t0), n / max(time.process_time() - c0, 1e-9)
 
 
+def ddp_rates(max_procs: int, epochs: int, batch: int) -> None:
+    """`arcx train` under torchrun with 1 … max_procs processes on the same runs."""
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="arcx-ddp-bench-") as tmp:
+        runs, n, seed = Path(tmp) / "runs", 0, 0
+        while n < DECISIONS_PER_HOUR:
+            n += sum(i.n_decisions for i in record_runs(runs, 2, SyntheticConfig(latent_dim=512), seed=seed))
+            seed += 1
+        print(f"{n:,} decisions of synthetic runs (D=512) on disk; {epochs} epochs, batch {batch}, "
+              f"fp32, default Q-net; {load()}", flush=True)
+        for procs in range(1, max_procs + 1):
+            threads = max(1, cores // procs)
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "GLOO_SOCKET_IFNAME": "lo",
+                   "ARCX_HOME": str(Path(tmp) / "home")}
+            cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(procs),
+                   "-m", "app", "train", "--data", str(runs), "--out", str(Path(tmp) / f"q{procs}.safetensors"),
+                   "--epochs", str(epochs), "--patience", str(epochs), "--device", "cpu", "--precision", "fp32",
+                   "--batch-size", str(batch), "--threads", str(threads), "--json", "--no-progress"]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], env=env,
+                                  capture_output=True, text=True, check=False)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                print(f"{procs} process(es): failed ({proc.stderr.strip().splitlines()[-1:]})")
+                continue
+            r = json.loads(proc.stdout)
+            print(f"{procs} process(es) × {threads} thread(s): {r['samples_per_s']:6.0f} training samples/s, "
+                  f"fit {r['seconds']:.1f} s, wall {wall:.1f} s with start-up; val loss {r['best_val_loss']:.4f}; "
+                  f"{load()}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--full", action="store_true", help="also run the real 30-epoch training")
+    ap.add_argument("--ddp", type=int, default=0, metavar="N",
+                    help="instead: arcx train under torchrun with 1 … N processes")
+    ap.add_argument("--ddp-epochs", type=int, default=2, help="epochs of each --ddp run")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,6 +162,9 @@ def main() -> None:
         f"CPU bfloat16 support: {'yes' if cpu_has_bf16() else 'no'}; "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; {load()}"
     )
+    if args.ddp:
+        ddp_rates(args.ddp, args.ddp_epochs, args.batch_size)
+        return
     ds = hour_of_play()
     n_train = round(len(ds) * (1 - VAL_FRACTION))
     n_val = len(ds) - n_train
