@@ -32,6 +32,7 @@ from app import __version__
 from app.core import paths
 from app.core.config import load_settings
 from app.core.device import DeviceReport, select_device
+from app.ui import qtlibs
 from app.ui.controller import AppController
 from app.ui.errors import ExceptionReporter, setup_logging
 from app.ui.hotkeys import HotkeyBackend, HotkeyManager, ResumeWatcher
@@ -81,6 +82,10 @@ def make_qapp(argv: Sequence[str]) -> QApplication:
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
+    if qtlibs.uses_xcb():  # Qt would abort naming only xcb-cursor0: name the real ones
+        missing = qtlibs.missing_xcb_libraries()
+        if missing:
+            raise SystemExit(qtlibs.missing_message(missing))
     app = QApplication(list(argv))
     app.setApplicationName("ArcX")
     app.setOrganizationName("ArcX")
@@ -98,6 +103,7 @@ def start(
     use_pystray: bool | None = None,
     instance_key: str | None = None,
     show_dialogs: bool = True,
+    welcome: bool | None = None,
 ) -> Running | None:
     """Start ArcX up to (not including) the event loop; None when another instance runs."""
     log_path = setup_logging()
@@ -189,6 +195,8 @@ def start(
         notes.append(loaded.message)
     for note in notes:
         tray.notify("ArcX", note)
+    if (show_dialogs if welcome is None else welcome) and not settings.welcomed:
+        controller.show_welcome()  # the first start: what to do, in four steps
     return Running(
         app,
         controller,

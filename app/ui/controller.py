@@ -48,6 +48,7 @@ from app.ui.runs_view import RunStore, RunsView, run_length
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.training_dialog import DatasetSummary, TrainingDialog, summarise_runs
 from app.ui.tray import TrayIcon, TrayStatus
+from app.ui.welcome import WelcomeDialog
 from app.workers.bridge import EngineBridge
 from app.workers.call import call_off_thread
 from app.workers.training import TrainingWorker
@@ -172,6 +173,7 @@ class AppController(QObject):
         overlay.set_start_key(settings.hotkeys.start_stop)
         overlay.set_mark_key(settings.hotkeys.mark_extract)
         self.help_dialog: HelpDialog | None = None
+        self.welcome: WelcomeDialog | None = None
         self.refresh()
 
     # ---------------------------------------------------------------- status
@@ -225,6 +227,9 @@ class AppController(QObject):
             hotkey = HotkeyAction(name)
         except ValueError:
             log.warning("unknown hotkey action %s", name)
+            return
+        if self.welcome is not None and self.welcome.isVisible():  # trying the keys
+            self.welcome.hotkey_pressed(hotkey.value)
             return
         if hotkey is HotkeyAction.START_STOP:
             self.handle(Action.START_RUN if not self.recording else Action.END_ASK)
@@ -688,6 +693,23 @@ class AppController(QObject):
             self.about_box = box
         _bring_forward(self.about_box)
         return self.about_box
+
+    def show_welcome(self) -> WelcomeDialog:
+        """The first-run welcome; remembers (in the settings) that it was shown."""
+        if self.welcome is None:
+            dialog = WelcomeDialog(self.settings.hotkeys.bindings())
+            dialog.captureRequested.connect(self._welcome_capture)
+            dialog.finished.connect(lambda _r: setattr(self, "welcome", None))
+            self.watch_dialog(dialog)
+            self.welcome = dialog
+        if not self.settings.welcomed:
+            self._save(self.settings.model_copy(update={"welcomed": True}))
+        _bring_forward(self.welcome)
+        return self.welcome
+
+    def _welcome_capture(self) -> None:
+        dialog = self.show_settings()
+        dialog.tabs.setCurrentIndex(0)
 
     def show_help(self) -> HelpDialog:
         """The "What do these numbers mean?" panel (tray menu, Settings)."""

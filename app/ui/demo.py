@@ -61,6 +61,7 @@ def start_gui(seed: int = 0, **start_kwargs: Any) -> tuple[Any, Any] | None:
     factory = start_kwargs.pop(
         "engine_factory", lambda s, r, b: wiring.build(s, r, b, source=live)
     )
+    start_kwargs.setdefault("welcome", False)  # the demo explains itself
     running = start([], engine_factory=factory, **start_kwargs)
     if running is None:
         return None

@@ -136,6 +136,24 @@ def row_texts(info: RunInfo) -> tuple[str, ...]:
     )
 
 
+EMPTY_TEXT = (
+    "No runs yet. Start a raid with F8, press F9 when you head for extraction and F8 when it "
+    "ends, then type in what you took home. Each raid appears here."
+)
+
+
+def summary_text(runs: Sequence[RunInfo]) -> str:
+    """The line above the table: the counts, or what to do when there is nothing yet."""
+    if not runs:
+        return EMPTY_TEXT
+    labelled = sum(r.outcome is not None for r in runs)
+    unlabelled = len(runs) - labelled
+    note = (
+        " — unlabelled runs are not trained on: select one and Label… it" if unlabelled else ""
+    )
+    return f"{len(runs)} runs: {labelled} labelled, {unlabelled} unlabelled{note}"
+
+
 class LabelDialog(QDialog):
     """Outcome and final loot value for one run."""
 
@@ -205,6 +223,7 @@ class RunsView(QDialog):
         self.runs: list[RunInfo] = []
 
         self.summary = QLabel()
+        self.summary.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -250,12 +269,7 @@ class RunsView(QDialog):
             self.runs = []
             self.summary.setText(f"Could not read the runs: {exc}")
         else:
-            labelled = sum(r.outcome is not None for r in self.runs)
-            unlabelled = len(self.runs) - labelled
-            note = " — unlabelled runs are kept but not trained on" if unlabelled else ""
-            self.summary.setText(
-                f"{len(self.runs)} runs: {labelled} labelled, {unlabelled} unlabelled{note}"
-            )
+            self.summary.setText(summary_text(self.runs))
         self.table.setRowCount(len(self.runs))
         for row, info in enumerate(self.runs):
             for col, text in enumerate(row_texts(info)):
