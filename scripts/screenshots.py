@@ -5,8 +5,10 @@
 
 Renders on a real X server (Qt's xcb platform under Xvfb) so fonts, styles and menus
 look as on a desktop: the overlay in each state composited over a busy, game-like
-scene (to judge readability at a glance), the tray menu with its Risk submenu open, the
-settings dialog and the training dialog after a short synthetic training run.
+scene (to judge readability at a glance), the compact and the detailed panel over a
+bright (snow, white sky) and a dark (night) scene, the first-run welcome, the "What do
+these numbers mean?" panel, the tray menu with its Risk submenu open, the settings dialog
+and the training dialog with its quality verdict after a short synthetic training run.
 """
 
 from __future__ import annotations
@@ -172,6 +174,29 @@ def game_scene(width: int, height: int, seed: int = 7, hud: bool = True):  # -> 
     return img
 
 
+def plain_scene(width: int, height: int, bright: bool):  # -> QImage
+    """The two extremes the overlay must read over: a white, snowy daylight scene (the
+    panel's contrast is worst over white) and a dark night one."""
+    import numpy as np
+    from PyQt6.QtGui import QImage
+
+    rng = np.random.default_rng(5 if bright else 6)
+    y = np.linspace(0, 1, height)[:, None, None]
+    if bright:  # white sky into snow with a few grey rocks
+        rgb = 255 - 18 * y + rng.normal(0, 4, (height, width, 3))
+        rocks = rng.random((height, width)) > 0.995
+        rgb[rocks] = 150
+    else:  # night: deep blue sky, black ground, a few lit windows
+        rgb = np.concatenate(
+            [14 + 10 * y, 18 + 12 * y, 34 + 20 * y], axis=2
+        ) + rng.normal(0, 3, (height, width, 3))
+        lights = rng.random((height, width)) > 0.9985
+        rgb[lights] = (255, 210, 120)
+    rgb = np.clip(rgb, 0, 255).astype(np.uint8)
+    argb = np.ascontiguousarray(np.dstack([rgb[..., 2], rgb[..., 1], rgb[..., 0], np.full(rgb.shape[:2], 255, np.uint8)]))
+    return QImage(argb.data, width, height, width * 4, QImage.Format.Format_ARGB32).copy()
+
+
 def render_all(out: Path) -> int:
     import numpy as np
     from PyQt6.QtCore import QPoint, QRect, QTimer
@@ -207,25 +232,54 @@ def render_all(out: Path) -> int:
 
     states = {
         "overlay-stay": ov.overlay_view(
-            ov.OverlayMode.LIVE, est(19800, 12900, deaths=2), recording=True
+            ov.OverlayMode.LIVE, est(19800, 12900, deaths=2), recording=True, unit="loot"
         ),
         "overlay-extract": ov.overlay_view(
-            ov.OverlayMode.LIVE, est(9100, 15600, "safe"), recording=True
+            ov.OverlayMode.LIVE, est(9100, 15600, "safe"), recording=True, unit="loot"
         ),
         "overlay-close-call": ov.overlay_view(
-            ov.OverlayMode.LIVE, est(14050, 13800, "aggressive"), recording=True
+            ov.OverlayMode.LIVE, est(14050, 13800, "aggressive"), recording=True, unit="loot"
         ),
         "overlay-warming": ov.overlay_view(ov.OverlayMode.WARMING, recording=True),
         "overlay-no-model": ov.overlay_view(ov.OverlayMode.NO_MODEL, recording=True),
         "overlay-capture-lost": ov.overlay_view(ov.OverlayMode.CAPTURE_LOST, recording=True),
+        "overlay-screen-unchanged": ov.overlay_view(
+            ov.OverlayMode.SCREEN_UNCHANGED, recording=True
+        ),
     }
+    # Compact (the default) and detailed, STAY and EXTRACT NOW, over white and over night.
+    from app.ui.overlay.window import READABLE_OPACITY
+
+    opacity = max(Settings().overlay.opacity, READABLE_OPACITY)  # what the window draws at
+    pair = (est(21000, 17600), est(9100, 15600, "safe"))
+    for layout in ("compact", "detailed"):
+        views = [
+            ov.overlay_view(
+                ov.OverlayMode.LIVE, e, recording=True, compact=layout == "compact", unit="loot"
+            )
+            for e in pair
+        ]
+        panels = [ov.render_view_image(v, 1.0) for v in views]
+        for bright in (True, False):
+            w = 2 * panels[0].width() + 3 * 20
+            h = panels[0].height() + 2 * 20
+            frame = plain_scene(w, h, bright)
+            p = QPainter(frame)
+            p.setOpacity(opacity)
+            for i, panel in enumerate(panels):
+                p.drawImage(20 + i * (panel.width() + 20), 20, panel)
+            p.end()
+            name = f"overlay-{layout}-{'bright' if bright else 'dark'}"
+            frame.save(str(out / f"{name}.png"))
+            print(f"wrote {name}.png ({views[0].headline} | {views[1].headline})")
+
     scene_w, scene_h = 960, 400
     scene = game_scene(scene_w, scene_h)
     for name, view in states.items():
         panel = ov.render_view_image(view, 1.0)
         frame = scene.copy()
         p = QPainter(frame)
-        p.setOpacity(Settings().overlay.opacity)
+        p.setOpacity(opacity)
         p.drawImage(scene_w - panel.width() - 24, 24, panel)
         p.end()
         # Crop to the top-right part of the screen, where the overlay sits.
@@ -234,12 +288,12 @@ def render_all(out: Path) -> int:
         print(f"wrote {name}.png")
 
     # Overlay states side by side on one image for the README.
-    tiles = [ov.render_view_image(v, 1.0) for v in states.values()]
+    tiles = [ov.render_view_image(v, 1.0) for v in list(states.values())[:6]]
     grid = game_scene(
         3 * (ov.BASE_WIDTH + 16) + 16, 2 * (ov.BASE_HEIGHT + 16) + 16, seed=11, hud=False
     )
     p = QPainter(grid)
-    p.setOpacity(Settings().overlay.opacity)
+    p.setOpacity(opacity)
     for i, tile in enumerate(tiles):
         p.drawImage(
             16 + (i % 3) * (ov.BASE_WIDTH + 16), 16 + (i // 3) * (ov.BASE_HEIGHT + 16), tile
@@ -291,6 +345,26 @@ def render_all(out: Path) -> int:
     dialog.grab().save(str(out / "settings-overlay.png"))
     dialog.close()
     print("wrote settings-*.png")
+
+    # The first-run welcome and the "What do these numbers mean?" panel.
+    from app.ui.help import HelpDialog
+    from app.ui.welcome import WelcomeDialog
+
+    welcome = WelcomeDialog(Settings().hotkeys.bindings())
+    welcome.show()
+    _pump(app, 200)
+    welcome.hotkey_pressed("start_stop")
+    welcome.hotkey_pressed("mark_extract")
+    _pump(app, 100)
+    welcome.grab().save(str(out / "welcome.png"))
+    welcome.close()
+    print("wrote welcome.png")
+    help_dialog = HelpDialog("loot")
+    help_dialog.show()
+    _pump(app, 200)
+    help_dialog.grab().save(str(out / "help.png"))
+    help_dialog.close()
+    print("wrote help.png")
 
     _training_shot(app, out)
     QTimer.singleShot(0, app.quit)
@@ -358,7 +432,8 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     )
     dialog.epochs.setValue(12)
     dialog.batch.setValue(128)
-    dialog.lr.setValue(0.0001)
+    dialog.lr.setValue(0.001)
+    dialog.resize(600, 780)
 
     def swap(result) -> None:  # noqa: ANN001
         text = models.swap_in(result)
@@ -371,10 +446,13 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     deadline = time.monotonic() + 600
     while dialog.running and time.monotonic() < deadline:
         _pump(app, 100)
+    while dialog.verdict is None and time.monotonic() < deadline:  # the held-out test
+        _pump(app, 100)
     _pump(app, 200)
     dialog.grab().save(str(out / "training.png"))
     dialog.close()
-    print(f"wrote training.png ({dialog.status.text()})")
+    verdict = dialog.verdict.headline if dialog.verdict is not None else "no verdict"
+    print(f"wrote training.png ({dialog.status.text()}; {verdict})")
 
     view = RunsView(CoreRunStore(root))
     view.resize(820, 420)

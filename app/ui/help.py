@@ -31,7 +31,7 @@ loot value you type in when a run ends), learned from <i>your own</i> labelled r
 They are averages: a single raid can go better or worse.</p>
 <h3>The detailed panel</h3>
 <ul>
-<li><b>If you stay / If you leave now</b>: the expected take-home value of each choice.</li>
+<li><b>If you stay / If you leave</b>: the expected take-home value of each choice (leaving means heading out now).</li>
 <li><b>The bars</b>: 8 raids in 10 like this one ended between the bar's two ends;
 the tick is the value the advice used.</li>
 <li><b>death risk</b>: the chance that staying ends with nothing.</li>

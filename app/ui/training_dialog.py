@@ -152,7 +152,7 @@ class TrainingDialog(QDialog):
         self._config: TrainConfig | None = None
         self.verdict: Verdict | None = None
         self.setWindowTitle("ArcX — train model")
-        self.resize(560, 560)
+        self.resize(580, 700)
         self._factory = worker_factory
         self.worker: TrainingWorker | None = None
         self.last_result: TrainResult | None = None
