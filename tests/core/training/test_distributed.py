@@ -1,14 +1,15 @@
 """Training under torchrun: 2 gloo ranks on the CPU train the model 1 process trains.
 
 The end-to-end test starts `python -m torch.distributed.run --standalone` (rendezvous on
-localhost, gloo's sockets on the loopback interface) with `arcx train` unchanged.
+localhost, gloo's sockets on the loopback interface) with `arcx train` unchanged, on a
+pool of two players' exported runs.
 
 Tolerance of the validation-loss match: relative 1e-4. The 2 ranks draw the same global
 batches, start from the same weights, value scale and input statistics, and DDP's average
 of the ranks' weighted gradients is the single process's gradient, so what differs is
 only the order of float32 sums (each rank's partial batch, then gloo's all-reduce; the
-validation loss summed per rank). Measured on this data: 1.8e-7 relative, float32's
-rounding; 1e-4 leaves room for that to grow over the steps of 2 epochs, while a real
+validation loss summed per rank). Measured: identical float32 losses on this pool, and
+1.8e-7 relative on 8 runs of one player (seed 3), float32's rounding; 1e-4 leaves room for that to grow over the steps of 2 epochs, while a real
 mistake (a rank's shard trained alone, unweighted gradients, per-rank input statistics)
 moves it by percents.
 """
@@ -26,6 +27,7 @@ import numpy as np
 import pytest
 import torch
 
+from app.core.data.pool import export_runs, import_pools
 from app.core.data.synthetic import SyntheticConfig, record_runs, synthetic_run_data
 from app.core.errors import DataError
 from app.core.model.checkpoint import load_checkpoint
@@ -56,9 +58,18 @@ def _world(rank: int = 0, size: int = 1) -> World:
     return _Solo(rank=rank, size=size, local_rank=rank, device=torch.device("cpu"), backend="gloo")
 
 
+def _pool(tmp_path: Path) -> Path:
+    """A pool of two players' exported runs (8 runs)."""
+    for who, seed in (("alice", 3), ("bob", 4)):
+        record_runs(tmp_path / who, 4, CFG, seed=seed)
+        export_runs(tmp_path / who, tmp_path / f"x-{who}", player=who)
+    import_pools([tmp_path / "x-alice", tmp_path / "x-bob"], tmp_path / "pool")
+    return tmp_path / "pool"
+
+
 def test_two_gloo_ranks_under_torchrun_match_one_process(tmp_path):
-    record_runs(tmp_path / "runs", 8, CFG, seed=3)
-    args = ["--data", str(tmp_path / "runs"), "--epochs", "2", "--device", "cpu", "--batch-size", "32",
+    data = _pool(tmp_path)
+    args = ["--data", str(data), "--epochs", "2", "--device", "cpu", "--batch-size", "32",
             "--threads", "1", "--precision", "fp32", "--seed", "0", "--json", "--no-progress"]
     env = {**os.environ, "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1", "ARCX_HOME": str(tmp_path / "home")}
     out = tmp_path / "ddp" / "qnet.safetensors"
@@ -73,7 +84,7 @@ def test_two_gloo_ranks_under_torchrun_match_one_process(tmp_path):
     assert isinstance(model, TemporalQNet) and meta.value_scale == pytest.approx(ddp["value_scale"])
 
     config = TrainConfig(epochs=2, device="cpu", batch_size=32, num_threads=1, precision="fp32", seed=0)
-    one = Trainer(config).fit(tmp_path / "runs", tmp_path / "one" / "qnet.safetensors")
+    one = Trainer(config).fit(data, tmp_path / "one" / "qnet.safetensors")
     assert (ddp["n_train"], ddp["n_val"], ddp["n_val_runs"]) == (one.n_train, one.n_val, one.n_val_runs)
     assert ddp["value_scale"] == pytest.approx(one.value_scale, rel=1e-12)
     assert ddp["best_epoch"] == one.best_epoch
