@@ -169,3 +169,16 @@ def test_a_dataset_in_memory_is_refused_under_torchrun():
     ds = DecisionDataset(synthetic_run_data(2, CFG, seed=4), window=4)
     with pytest.raises(DataError, match="not a dataset in memory"):
         Trainer(TrainConfig(epochs=1), world=_world(0, 2)).fit(ds)
+
+
+def test_the_split_is_made_on_the_global_runs_by_run_or_by_player():
+    runs = synthetic_run_data(6, CFG, seed=5)
+    counts = np.array([r.n_decisions for r in runs])
+    shard = Shard.from_counts(_world(), _entries(6), counts, dict(enumerate(runs)), window=4)  # type: ignore[arg-type]
+    train, val = Trainer(TrainConfig(val_fraction=0.34, seed=2), world=_world())._split(shard.ds, shard)
+    want_train, want_val = shard.ds.split_by_run(0.34, 2)  # one rank holds every run: the same split
+    np.testing.assert_array_equal(train, want_train)
+    np.testing.assert_array_equal(val, want_val)
+    train, val = Trainer(TrainConfig(val_players=("p1",)), world=_world())._split(shard.ds, shard)
+    assert set(shard.run_of_global[val].tolist()) == {1, 3, 5}  # the runs of player p1
+    assert set(shard.run_of_global[train].tolist()) == {0, 2, 4}
