@@ -455,7 +455,7 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     print(f"wrote training.png ({dialog.status.text()}; {verdict})")
 
     view = RunsView(CoreRunStore(root))
-    view.resize(820, 420)
+    view.resize(820, 640)
     view.show()
     _pump(app, 200)
     view.table.selectRow(1)

@@ -35,8 +35,10 @@ from PyQt6.QtWidgets import (
 
 from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
+from app.core.timeline import load_timeline
 from app.ui.fields import fit_placeholder
 from app.ui.loot_prompt import parse_loot
+from app.ui.timeline import TimelineChart
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +218,7 @@ class RunsView(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("ArcX — recorded runs")
-        self.resize(760, 420)
+        self.resize(760, 600)
         self.store = store
         self._open_folder = open_folder or _open_folder
         self._confirm = confirm or self._ask
@@ -254,9 +256,15 @@ class RunsView(QDialog):
         buttons.addWidget(refresh)
         buttons.addWidget(close)
 
+        self.timeline = TimelineChart()
+        self.timeline_text = QLabel()
+        self.timeline_text.setWordWrap(True)
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.timeline, 1)
+        layout.addWidget(self.timeline_text)
         layout.addLayout(buttons)
         self.refresh()
 
@@ -292,8 +300,24 @@ class RunsView(QDialog):
                 return
         raise KeyError(run_id)
 
+    def _show_timeline(self, run: RunInfo | None) -> None:
+        """The selected run's timeline: EV stay / extract over time, advice, mark, outcome."""
+        if run is None:
+            self.timeline.set_timeline(None)
+            self.timeline_text.setText("")
+            return
+        try:
+            tl = load_timeline(run)
+        except (ArcXError, OSError, ValueError) as exc:
+            self.timeline.set_timeline(None, f"No timeline: {exc}")
+            self.timeline_text.setText("")
+            return
+        self.timeline.set_timeline(tl, "This run has no decisions.")
+        self.timeline_text.setText(tl.summary() if len(tl.t) else "")
+
     def _update_buttons(self) -> None:
         run = self.selected_run()
+        self._show_timeline(run)
         for b in (self.label_button, self.delete_button, self.folder_button):
             b.setEnabled(run is not None)
         if run is not None:
