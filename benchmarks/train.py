@@ -124,8 +124,12 @@ def ddp_rates(max_procs: int, epochs: int, batch: int) -> None:
             seed += 1
         print(f"{n:,} decisions of synthetic runs (D=512) on disk; {epochs} epochs, batch {batch}, "
               f"fp32, default Q-net; {load()}", flush=True)
-        for procs in range(1, max_procs + 1):
-            threads = max(1, cores // procs)
+        # (processes, threads each): cores / n threads each, and 1 process × 1 thread, the
+        # figure to scale from (what one core gives while the others share the rest)
+        plan = [(n, max(1, cores // n)) for n in range(1, max_procs + 1)]
+        plan += [(1, 1)] if cores > 1 else []
+        rates: dict[tuple[int, int], float] = {}
+        for procs, threads in plan:
             env = {**os.environ, "OMP_NUM_THREADS": str(threads), "GLOO_SOCKET_IFNAME": "lo",
                    "ARCX_HOME": str(Path(tmp) / "home")}
             cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(procs),
@@ -140,9 +144,15 @@ def ddp_rates(max_procs: int, epochs: int, batch: int) -> None:
                 print(f"{procs} process(es): failed ({proc.stderr.strip().splitlines()[-1:]})")
                 continue
             r = json.loads(proc.stdout)
+            rates[procs, threads] = r["samples_per_s"]
             print(f"{procs} process(es) × {threads} thread(s): {r['samples_per_s']:6.0f} training samples/s, "
                   f"fit {r['seconds']:.1f} s, wall {wall:.1f} s with start-up; val loss {r['best_val_loss']:.4f}; "
                   f"{load()}", flush=True)
+        if (1, 1) in rates:
+            for (procs, _threads), rate in rates.items():
+                if procs > 1:
+                    print(f"{procs} processes: {rate / (procs * rates[1, 1]):.0%} of {procs} × the 1-process, "
+                          "1-thread rate")
 
 
 def main() -> None:
