@@ -454,15 +454,48 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     verdict = dialog.verdict.headline if dialog.verdict is not None else "no verdict"
     print(f"wrote training.png ({dialog.status.text()}; {verdict})")
 
+    replayed = _replay_with_advice(root, out_path, window, cfg.encoder_id)
     view = RunsView(CoreRunStore(root))
     view.resize(820, 640)
     view.show()
     _pump(app, 200)
-    view.table.selectRow(1)
+    view.select_run(replayed)
     _pump(app, 100)
     view.grab().save(str(out / "runs.png"))
     view.close()
     print("wrote runs.png")
+
+
+def _replay_with_advice(root: Path, model_path: Path, window: int, encoder_id: str) -> str:
+    """Record one of the synthetic runs again with the trained model's EV at each decision
+    (as a live run would have), so the runs view has a timeline with advice to show."""
+    import numpy as np
+    import torch
+
+    from app.core.data.dataset import DecisionDataset
+    from app.core.data.recorder import RunRecorder, list_runs
+    from app.core.model.checkpoint import load_checkpoint
+    from app.core.model.ev import compute_ev
+
+    ds = DecisionDataset.from_root(root, window=window)
+    infos = {i.run_id: i for i in list_runs(root)}
+    died = [k for k, rid in enumerate(ds.run_ids) if infos[rid].outcome == "died"]
+    r = died[0] if died else 0
+    source = infos[ds.run_ids[r]]
+    idx = np.flatnonzero(ds.run_index == r)
+    model, meta = load_checkpoint(model_path)
+    with torch.no_grad():
+        q = model(torch.from_numpy(ds.windows(idx))).numpy() * meta.value_scale  # (N, A, K)
+    rec = RunRecorder(root, flush_interval_s=60.0)
+    run_id = rec.start_run(encoder_id=encoder_id, fps=2.0, latent_dim=ds.latent_dim)
+    for j, i in enumerate(idx):
+        t = 0.5 * j
+        frame = rec.add_frame(ds.frames[ds.window_index[i, -1]].astype(np.float32), t)
+        rec.add_decision(t, frame, compute_ev(q[j], "neutral"))
+    if source.extract_mark_t is not None:
+        rec.mark_extract(min(source.extract_mark_t, 0.5 * (len(idx) - 1)))
+    rec.end_run(source.outcome, source.final_loot_value)
+    return run_id
 
 
 if __name__ == "__main__":

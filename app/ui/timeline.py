@@ -11,7 +11,7 @@ from PyQt6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from app.core.timeline import Timeline, clock
-from app.ui.overlay.view import format_value
+from app.ui.overlay.view import format_amount, format_value
 
 STAY_LINE = QColor("#2f9e5a")
 EXTRACT_LINE = QColor("#e06a2c")
@@ -52,10 +52,11 @@ class TimelineChart(QWidget):
             p.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, self.message)
             p.end()
             return
-        values = [v for v in (*tl.ev_stay, *tl.ev_extract) if math.isfinite(v)]
+        # take-home values are never below 0: the axis starts there, lower estimates sit on it
+        values = [max(0.0, v) for v in (*tl.ev_stay, *tl.ev_extract) if math.isfinite(v)]
         if tl.final_value is not None:
             values.append(tl.final_value)
-        y0, y1 = (min(values + [0.0]), max(values + [1.0])) if values else (0.0, 1.0)
+        y0, y1 = 0.0, max(values + [1.0])
         y1 = y1 if y1 > y0 else y0 + 1.0
         t1 = max(tl.duration_s, float(tl.t[-1]), 1.0)
         left = fm.horizontalAdvance("000,000") + 10
@@ -90,7 +91,7 @@ class TimelineChart(QWidget):
             p.drawText(
                 QRectF(0, y_of(v) - fm.height() / 2, left - 6, fm.height()),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                format_value(v),
+                format_amount(v),
             )
         p.drawText(
             QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height()),
@@ -104,7 +105,7 @@ class TimelineChart(QWidget):
         )
         for series, colour in ((tl.ev_stay, STAY_LINE), (tl.ev_extract, EXTRACT_LINE)):
             pts = [
-                QPointF(x_of(float(t)), y_of(float(v)))
+                QPointF(x_of(float(t)), y_of(max(0.0, float(v))))
                 for t, v in zip(tl.t, series, strict=True)
                 if math.isfinite(v)
             ]
