@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
 import logging.handlers  # noqa: E402
@@ -104,6 +105,17 @@ def _setup_logging(verbose: bool) -> Path | None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     root.addHandler(handler)
     return path
+
+
+def log_above_bars() -> contextlib.AbstractContextManager[object]:
+    """Around work that draws tqdm bars: log lines go above the bars, never through them
+    (`tqdm.contrib.logging.logging_redirect_tqdm`), when the console handler is ours. A
+    host that owns the root logger (pytest, an embedding app) is left as it is."""
+    if any(getattr(h, "_arcx", False) for h in logging.getLogger().handlers):
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        return logging_redirect_tqdm()
+    return contextlib.nullcontext()
 
 
 def _fail(message: str) -> None:

@@ -55,8 +55,8 @@ def display_available() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from app.cli import log_above_bars
     from app.commands.eval import print_advice, print_metrics
     from app.core import paths
     from app.demo.evaluation import calibration_plot
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"arcx demo: {cfg.n_train_runs} training + {cfg.n_heldout_runs} held-out raids in {root}",
           file=sys.stderr)
-    with logging_redirect_tqdm():  # log lines go above the bars, not through them
+    with log_above_bars():  # log lines go above the bars, not through them
         result = run_headless(root, cfg, progress=progress, on_epoch_end=epoch)
     g, h, t = result.train_gen, result.heldout_gen, result.training
     print(f"encoder: {result.encoder_reason}")

@@ -124,8 +124,8 @@ def _fit_here(config: Any, folders: list[Path], out: Path, on_step: Any, cancel:
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
-    from tqdm.contrib.logging import logging_redirect_tqdm
 
+    from app.cli import log_above_bars
     from app.core import paths
     from app.core.data.pool import RUNS_DIR, is_pool
     from app.core.training import distributed
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(p.step - bar.n)
 
     try:
-        with logging_redirect_tqdm():  # log lines go above the bar, not through it
+        with log_above_bars():  # log lines go above the bar, not through it
             if distributed.launched() or len(folders) > 1:  # a torchrun rank, or several folders: here
                 result = _fit_here(config, folders, out, on_step, cancel)
             else:
