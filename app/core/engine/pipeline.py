@@ -8,16 +8,16 @@ describes its API, events and timing.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from app.core.capture.base import Frame, FrameSource, Rect, check_frame
 from app.core.capture.health import FrameHealth
@@ -36,16 +36,25 @@ from app.core.engine.types import (
     Recorder,
 )
 from app.core.errors import ArcXError, CaptureError, CheckpointMismatchError
-from app.core.model.checkpoint import CheckpointMeta, load_checkpoint
 from app.core.model.ev import Adviser, EVEstimate
-from app.core.model.fast import EncoderBackend
-from app.core.model.qnet import TemporalQNet
+from app.core.model.lean import LeanEncoder, LeanMeta, load_lean_qnet, read_live_record
+from app.core.model.onnx_qnet import OrtQNet
 from app.core.model.ring import LatentRing
-from app.core.model.runtime import FrameMaker
+
+if TYPE_CHECKING:  # torch loads only on the torch paths (see app/core/model/lean.py)
+    import torch
+
+    from app.core.model.checkpoint import CheckpointMeta
+    from app.core.model.fast import EncoderBackend
+    from app.core.model.qnet import TemporalQNet
+    from app.core.model.runtime import FrameMaker
 
 __all__ = ["Engine"]
 
 log = logging.getLogger(__name__)
+
+# The encoder paths a lean start can run, and their graph file in the encoder's cache.
+_LEAN_GRAPHS = {"ort-int8": "encoder_int8.onnx", "ort-fp32": "encoder_fp32.onnx"}
 
 Clock = Callable[[], float]
 
@@ -58,8 +67,8 @@ class _Run:
 
 @dataclass(frozen=True)
 class _LoadedModel:
-    model: TemporalQNet
-    meta: CheckpointMeta
+    model: TemporalQNet | OrtQNet
+    meta: CheckpointMeta | LeanMeta
     path: Path
 
 
@@ -105,8 +114,10 @@ class Engine:
         self.selection: Any = None  # runtime.EncoderSelection after warm_up (CPU auto)
         self._encoder = encoder
         self._encoder_id = encoder_id
-        self._device = device or torch.device("cpu")
+        self._device: Any = device  # torch.device; None until warm_up decides (lean: stays None = CPU)
         self._device_given = device is not None
+        self.lean = False
+        """True when warm_up started without torch (an ONNX Runtime encoder from the cache)"""
         self._game_frames = game_frames
         self._ring: LatentRing | None = None
         self._qnet: _LoadedModel | None = None
@@ -182,7 +193,14 @@ class Engine:
             return
         say = progress or (lambda msg: log.info("%s", msg))
         threads = self.config.threads
+        if self._encoder is None and not self._device_given and self.config.device in ("auto", "cpu"):
+            record = read_live_record(device=self.config.device, encoder_path=self.config.encoder_path)
+            if record is not None:  # a previous start chose an ONNX Runtime path: no torch needed
+                self._encoder, self._encoder_id, self.lean = LeanEncoder(record), record.encoder_id, True
+                self._notify("encoder_path", f"encoder path: {record.reason} (from the cache; torch not loaded)")
         if self._encoder is None:
+            import torch
+
             from app.core.device import select_device
             from app.core.model.encoder import load_encoder
             from app.core.model.runtime import default_threads, select_encoder
@@ -199,7 +217,10 @@ class Engine:
             )
             self._encoder_id = info.encoder_id
             self._notify("encoder_path", f"encoder path: {self.selection.reason}")
-        elif threads:
+            self._record_for_lean(info.path, threads)
+        elif threads and "torch" in sys.modules:  # a torch encoder passed in
+            import torch
+
             torch.set_num_threads(threads)
         assert self._encoder is not None
         # First forward passes now, so the first real frame does not stutter.
@@ -221,6 +242,22 @@ class Engine:
             self.load_model(path)
         say(f"engine ready: {self.encoder_path} encoder, {self._fps:g} FPS, EV every {self.config.interval_s:g} s")
 
+    def _record_for_lean(self, weights: str | None, threads: int) -> None:
+        """After a torch start that chose an ONNX Runtime path on the CPU: let the next start skip torch."""
+        sel = self.selection
+        if self._device.type != "cpu" or sel is None or sel.chosen not in _LEAN_GRAPHS or not sel.cache_dir:
+            return
+        from app.core.model.lean import write_live_record
+
+        try:
+            write_live_record(
+                path_name=sel.chosen, onnx=Path(sel.cache_dir) / _LEAN_GRAPHS[sel.chosen], encoder_id=str(self._encoder_id),
+                weights=weights, threads=threads, device=self.config.device,
+                encoder_path=self.config.encoder_path, reason=sel.reason,
+            )
+        except OSError as exc:  # a cache that cannot be written only costs the next start time
+            log.debug("could not record the encoder choice for a lean start: %s", exc)
+
     def _require_warm(self) -> LatentRing:
         if self._ring is None:
             raise ArcXError("the engine is not warmed up yet (call warm_up first)")
@@ -239,16 +276,49 @@ class Engine:
             self._pending_model = path
             return None
         ring = self._require_warm()
-        model, meta = load_checkpoint(path, expected_encoder_id=self._encoder_id, device=self._device)
+        lean = load_lean_qnet(path, self._encoder_id) if self.lean else None
+        if lean is not None:  # the checkpoint's checked ONNX export: no torch
+            qnet, lmeta = lean
+            if lmeta.latent_dim != ring.dim:
+                raise CheckpointMismatchError(
+                    f"{path.name} expects latents of size {lmeta.latent_dim}, the encoder makes {ring.dim}"
+                )
+            qnet(np.zeros((1, ring.length, ring.dim), np.float32))  # warm it before it goes live
+            self._qnet = _LoadedModel(qnet, lmeta, path)  # one reference assignment: atomic
+            self._notify("model_loaded", f"model {path.name} loaded (epoch {lmeta.epoch}, val loss {lmeta.val_loss:.4g})")
+            return lmeta  # type: ignore[return-value]  # the same field names as CheckpointMeta's
+        import torch
+
+        from app.core.model.checkpoint import load_checkpoint
+
+        if self._device is None:  # a lean engine (or an encoder passed in) falling back to torch
+            self._device = torch.device("cpu")
+        device = self._device
+        model, meta = load_checkpoint(path, expected_encoder_id=self._encoder_id, device=device)
         if meta.config.latent_dim != ring.dim:
             raise CheckpointMismatchError(
                 f"{path.name} expects latents of size {meta.config.latent_dim}, the encoder makes {ring.dim}"
             )
         with torch.no_grad():  # warm the new model before it goes live
-            model(torch.zeros((1, ring.length, ring.dim), device=self._device))
+            model(torch.zeros((1, ring.length, ring.dim), device=device))
+        if self.lean or self._recorded_lean():
+            self._export_for_lean(model, meta.content_sha256)
         self._qnet = _LoadedModel(model, meta, path)  # one reference assignment: atomic
         self._notify("model_loaded", f"model {path.name} loaded (epoch {meta.epoch}, val loss {meta.val_loss:.4g})")
         return meta
+
+    def _recorded_lean(self) -> bool:
+        sel = self.selection
+        return sel is not None and sel.chosen in _LEAN_GRAPHS and self._device is not None and self._device.type == "cpu"
+
+    def _export_for_lean(self, model: TemporalQNet, content_sha256: str) -> None:
+        """Export the Q-net just loaded with torch, checked, so the next start runs it without torch."""
+        from app.core.model.lean import export_qnet_for_lean
+
+        try:
+            export_qnet_for_lean(model, content_sha256)
+        except Exception as exc:  # an exporter failure only costs the next start torch
+            log.debug("could not export the Q-net for a lean start: %s", exc, exc_info=True)
 
     def unload_model(self) -> None:
         self._qnet = None
@@ -450,9 +520,14 @@ class Engine:
             reason = "no_model"
         else:
             p0 = self.timer()
-            with torch.no_grad():
-                window = torch.from_numpy(snap.window).unsqueeze(0).to(self._device)  # (1, L, D)
-                q = loaded.model(window)[0].float().cpu().numpy()  # (A, K)
+            if isinstance(loaded.model, OrtQNet):
+                q = loaded.model(snap.window[None])[0]  # (A, K)
+            else:
+                import torch
+
+                with torch.no_grad():
+                    window = torch.from_numpy(snap.window).unsqueeze(0).to(self._device)  # (1, L, D)
+                    q = loaded.model(window)[0].float().cpu().numpy()  # (A, K)
             t_run = t - run.t0 if run is not None else t
             ev = self._adviser.tick(q, t_run, value_scale=loaded.meta.value_scale, warming=not snap.full)
             qnet_ms = (self.timer() - p0) * 1000.0
@@ -505,7 +580,8 @@ class Engine:
         return EngineStatus(
             warm=self.is_warm, fps=self._fps, configured_fps=self.config.fps,
             interval_s=self.config.interval_s, encoder_path=self.encoder_path,
-            encoder_id=self._encoder_id, device=str(self._device) if self.is_warm else None,
+            encoder_id=self._encoder_id,
+            device=(str(self._device) if self._device is not None else "cpu") if self.is_warm else None,
             model=model, risk=self._adviser.risk, run_id=run.run_id if run else None,
             extract_marked=run.extract_marked if run else False,
             frames_seen=self.counts["seen"], frames_encoded=self.counts["encoded"],
