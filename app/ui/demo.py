@@ -9,7 +9,7 @@ The model trained by the demo is installed there as the app's model.
 On top of the app, a game window (`app.ui.game_window`) shows the raid the engine is
 capturing, with the overlay in its corner. The source is `LiveRaids`: raid after raid,
 each a new seed, and the runs are started and labelled automatically, so the demo plays
-on its own.
+on its own. Closing the game window ends the demo (the app quits as with Quit).
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ def start_gui(seed: int = 0, **start_kwargs: Any) -> tuple[Any, Any] | None:
         return None
     controller = running.controller
     window = GameWindow(live, DemoRuns(controller), controller.overlay)
+    # Closing the game window ends the demo: the app quits the way Quit does (an active
+    # run is ended unlabelled, the engine stops), so no overlay advises on a hidden raid.
+    window.closed.connect(controller.quitRequested.emit)
     window.show()
     window.raise_()
     return running, window

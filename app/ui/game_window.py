@@ -93,11 +93,13 @@ class GameWindow(QWidget):
         frameShown(int): a new frame was painted; its serial number in `LiveRaids`.
         raidStarted(int): a raid began (its index).
         raidEnded(int, str, float): a raid ended: index, outcome, banked value.
+        closed(): the player closed the window (the demo then ends: `app.ui.demo`).
     """
 
     frameShown = pyqtSignal(int)
     raidStarted = pyqtSignal(int)
     raidEnded = pyqtSignal(int, str, float)
+    closed = pyqtSignal()
 
     def __init__(
         self,
@@ -207,3 +209,4 @@ class GameWindow(QWidget):
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
         self._timer.stop()
         super().closeEvent(event)
+        self.closed.emit()

@@ -94,3 +94,46 @@ def test_shows_sim_frames_and_restarts_raids(qtbot):
     assert "Raid 2 (seed 8)" in window.caption() and outcome in window.caption()
     g = window.geometry()
     assert overlay.pos() == overlay_corner(g, (120, 40), 12)
+
+
+def test_closing_the_game_window_says_so(qtbot):
+    """`app.ui.demo.start_gui` connects this to the app's Quit: closing the game window
+    ends the demo instead of leaving the overlay advising on a hidden raid."""
+    live = LiveRaids(seed=7)
+    window = GameWindow(live, None, None, poll_ms=10_000)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.closed):
+        window.close()
+    assert not window._timer.isActive()
+
+
+def test_closing_the_demo_game_window_quits_the_app(qtbot, monkeypatch):
+    import uuid
+
+    from app.ui import demo
+    from app.ui.hotkeys import FakeHotkeyBackend
+    from app.ui.parts import Parts
+    from app.ui.tray import TrayIcon
+    from tests.ui.test_app import FakeEngine, NoModels
+
+    monkeypatch.setattr(TrayIcon, "notify", lambda self, title, msg: None)
+    shutdowns = []
+
+    def factory(settings, report, bridge):
+        return Parts(FakeEngine(), NoModels(), bridge, "enc-x", shutdown=lambda: shutdowns.append(1))
+
+    running = demo.start_gui(
+        engine_factory=factory, hotkey_backend=FakeHotkeyBackend(), use_pystray=False,
+        instance_key=f"arcx-test-{uuid.uuid4().hex[:8]}", show_dialogs=False,
+    )
+    assert running is not None
+    app, window = running
+    qtbot.addWidget(window)
+    try:
+        assert app.controller.welcome is None  # the demo explains itself
+        with qtbot.waitSignal(app.controller.quitRequested):
+            window.close()
+        assert shutdowns == [1]  # Quit's clean-up ran: engine stopped
+    finally:
+        app.clean_up()
