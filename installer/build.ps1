@@ -6,9 +6,15 @@
     Run from a PowerShell prompt on a Windows build machine with internet, in the Python
     environment that has ArcX's dependencies and the build extra:
 
-        py -3.11 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # torch-directml: 3.11/3.12
-        pip install -e ".[build,directml]"                                 # CPU torch from PyPI
+        py -3.11 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # DirectML: Python 3.10-3.12
+        pip install -e ".[build]"                                          # the build tools
         installer\build.ps1                                                # → dist\ArcX-<v>-win64-setup.exe
+
+    The CPU flavour's runtime packages come from the lock for that Python
+    (installer\locks\win-cpu-directml-py<3.x>.txt, or win-cpu-py3.13.txt: no DirectML),
+    installed first with `pip install -r` and then ArcX itself with --no-deps, so every
+    build ships the same versions (torch 2.4.1 + torch-directml 0.2.5 where DirectML is in).
+    Regenerate the locks with `python installer\locks.py` after changing pyproject.toml.
 
     For the CUDA flavour, use an environment with a CUDA torch
     (pip install torch torchvision --index-url https://download.pytorch.org/whl/cu124)
@@ -79,6 +85,15 @@ if ($LASTEXITCODE -ne 0 -or -not $Version) { throw "cannot import app with $Pyth
 $nums = @([regex]::Matches(($Version -split "[^0-9.]")[0], "\d+") | ForEach-Object { $_.Value })
 while ($nums.Count -lt 4) { $nums += "0" }
 $NumericVersion = ($nums[0..3] -join ".")
+if ($Flavour -eq "cpu") {
+    # The locked runtime packages for this Python (installer\locks.py writes them).
+    $PyVer = (& $Python -c "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')").Trim()
+    $Lock = "installer\locks\win-cpu-directml-py$PyVer.txt"
+    if (-not (Test-Path $Lock)) { $Lock = "installer\locks\win-cpu-py$PyVer.txt" }
+    if (-not (Test-Path $Lock)) { throw "no lock for Python $PyVer in installer\locks (supported: 3.10-3.13)" }
+    Invoke-Native "locked packages ($Lock)" $Python @("-m", "pip", "install", "-r", $Lock)
+    Invoke-Native "ArcX itself (no deps: the lock has them)" $Python @("-m", "pip", "install", "--no-deps", "-e", ".")
+}
 $TorchCuda = (& $Python -c "import torch; print(torch.version.cuda)").Trim()
 Write-Host "build.ps1: ArcX $Version ($NumericVersion), flavour $Flavour, torch CUDA: $TorchCuda"
 if ($Flavour -eq "cpu" -and $TorchCuda -ne "None") {
