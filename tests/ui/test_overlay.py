@@ -231,6 +231,15 @@ def test_axis_spans_every_range_and_value():
     assert (axis.low_text, axis.high_text) == ("800", "2,100")
 
 
+def test_axis_never_shows_a_negative_amount():
+    # a model's low quantile of a risky stay can fall below 0; nothing banked is 0
+    bars = (SpreadBar("stay", -217.0, 876.0, 347.0, ov.STAY_COLOUR),
+            SpreadBar("extract", 300.0, 600.0, 467.0, ov.EXTRACT_COLOUR))
+    axis = BandAxis.spanning(bars)
+    assert axis.low == 0.0 and axis.low_text == "0" and axis.high_text == "876"
+    assert axis.fraction(-217.0) == 0.0 and axis.fraction(2000.0) == 1.0
+
+
 def test_flat_axis_does_not_divide_by_zero():
     axis = BandAxis(500.0, 500.0)
     assert axis.fraction(500.0) == 0.0

@@ -106,15 +106,15 @@ class BandAxis:
         """The smallest axis holding every bar's range and value."""
         if not bars:
             raise ValueError("an axis needs at least one bar")
-        return cls(
-            min(min(b.low, b.value) for b in bars),
-            max(max(b.high, b.value) for b in bars),
-        )
+        # nothing banked is 0: a model's quantile below it sits at the axis' left end
+        low = max(0.0, min(min(b.low, b.value) for b in bars))
+        return cls(low, max(low, max(max(b.high, b.value) for b in bars)))
 
     def fraction(self, v: float) -> float:
-        """Where `v` sits on the axis: 0 at `low`, 1 at `high` (a flat axis: v − low)."""
+        """Where `v` sits on the axis: 0 at `low`, 1 at `high` (a flat axis: v − low),
+        clipped to the axis."""
         span = self.high - self.low if self.high > self.low else 1.0
-        return (v - self.low) / span
+        return min(max((v - self.low) / span, 0.0), 1.0)
 
     @property
     def low_text(self) -> str:
