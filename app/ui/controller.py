@@ -20,6 +20,7 @@ Slow core calls (ending a run compacts its files) run on a one-shot worker
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -150,6 +151,7 @@ class AppController(QObject):
         self.open_url = open_url
         self.pending: str | None = None
         """"mark" or "died" while it can still be undone, else None"""
+        self._pending_since = 0.0  # time.monotonic() of the press that opened the undo window
         self._pending_timer = QTimer(self)
         self._pending_timer.setSingleShot(True)
         self._pending_timer.setInterval(undo_ms)
@@ -305,6 +307,7 @@ class AppController(QObject):
 
     def _begin_pending(self, kind: str, banner: str) -> None:
         self.pending = kind
+        self._pending_since = time.monotonic()
         self._pending_timer.start()
         self.overlay.set_banner(banner)
         if not self.overlay.isVisible():  # the player must see it somewhere
@@ -326,10 +329,15 @@ class AppController(QObject):
         if self.pending is None and self.overlay.state.banner.startswith("undone"):
             self.overlay.set_banner("")
 
+    def _commit_mark(self) -> None:
+        """Tell the engine about the mark, dated back to the key press: the undo window
+        must not turn the first seconds of the walk out into "stay" labels."""
+        self.engine.mark_extract(ago_s=max(0.0, time.monotonic() - self._pending_since))
+
     def _commit_pending(self) -> None:
         kind, self.pending = self.pending, None
         if kind == "mark" and self.recording:
-            self.engine.mark_extract()
+            self._commit_mark()
             self.overlay.set_banner("EXTRACTING marked")
         elif kind == "died":
             self._end_run_now(outcome="died")
@@ -349,14 +357,14 @@ class AppController(QObject):
             if self.pending == "mark":  # the mark stands: the player left by dying
                 self._pending_timer.stop()
                 self.pending = None
-                self.engine.mark_extract()
+                self._commit_mark()
             key = self.settings.hotkeys.mark_extract.upper()
             self._begin_pending("died", f"DIED: run ends in a moment · {key} to undo")
             return
         if self.pending == "mark":  # ending commits the mark first
             self._pending_timer.stop()
             self.pending = None
-            self.engine.mark_extract()
+            self._commit_mark()
         self._end_run_now(outcome=outcome, prompt=prompt)
 
     def _end_run_now(self, *, outcome: str | None = None, prompt: str | None = None) -> None:

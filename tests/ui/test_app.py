@@ -28,7 +28,7 @@ class FakeEngine:
     def start_run(self):
         self.calls.append("start_run")
 
-    def mark_extract(self):
+    def mark_extract(self, ago_s=0.0):
         self.calls.append("mark_extract")
 
     def end_run(self, outcome, loot=None):

@@ -44,8 +44,9 @@ class FakeEngine:
         self.recorder.add_decision(0.875, 7, None)
         return run_id
 
-    def mark_extract(self):
+    def mark_extract(self, ago_s=0.0):
         self.calls.append("mark_extract")
+        self.marked_ago_s = ago_s
         self.recorder.mark_extract()
 
     def end_run(self, outcome, loot=None):

@@ -140,6 +140,8 @@ def test_marking_extraction_shows_feedback_and_can_be_undone(qtbot, ctx):
     ctx.c.hotkeys._last.clear()
     ctx.backend.press("f9")
     qtbot.waitUntil(lambda: "mark_extract" in ctx.engine.calls)
+    # dated back to the key press, not to the end of the undo window
+    assert ctx.engine.marked_ago_s >= 0.9 * UNDO_TEST_MS / 1000
     assert ctx.overlay.view().detail_line == ("EXTRACTING marked", ov.BANNER_COLOUR)
     assert ctx.tray.backend.actions[Action.MARK_EXTRACT].isChecked()
 

@@ -347,14 +347,15 @@ class Engine:
                 self._adviser.reset()
         return run_id
 
-    def mark_extract(self) -> None:
-        """The player is extracting now: decisions from here on are `extract`."""
+    def mark_extract(self, ago_s: float = 0.0) -> None:
+        """The player started extracting `ago_s` seconds ago (the UI's undo window holds the
+        mark back for a few seconds): decisions from then on are `extract`."""
         run = self._run
         if run is None or self.recorder is None:
             log.info("extract mark ignored: no run")
             return
         run.extract_marked = True
-        self.recorder.mark_extract(self.clock() - run.t0)
+        self.recorder.mark_extract(max(0.0, self.clock() - run.t0 - max(0.0, ago_s)))
 
     def end_run(self, outcome: str | None, final_loot_value: float | None = None) -> Any:
         """Stop recording; returns the recorder's RunInfo. Slow (compaction): not on the GUI thread."""

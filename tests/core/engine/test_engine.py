@@ -323,6 +323,20 @@ def test_fps_is_lowered_when_encoding_falls_behind_at_run_time() -> None:
 # ------------------------------------------------------------------- recording
 
 
+def test_a_mark_held_back_by_the_undo_window_is_dated_to_the_key_press(tmp_path: Path) -> None:
+    clock = Clock()
+    recorder = RunRecorder(tmp_path / "runs")
+    engine = make_engine(recorder=recorder, clock=clock)
+    engine.start_run()
+    for _ in range(40):
+        engine.capture_once()
+        clock.t += 0.125
+    engine.mark_extract(ago_s=4.0)  # pressed 4 s ago, committed now (5 s into the run)
+    info = engine.end_run("extracted", 10.0)
+    recorder.close()
+    assert info.extract_mark_t == pytest.approx(1.0)
+
+
 def test_a_recorded_run_has_frames_decisions_and_the_extract_mark(tmp_path: Path) -> None:
     clock = Clock()
     recorder = RunRecorder(tmp_path / "runs")
