@@ -134,7 +134,8 @@ class TorchBackend:
         self.channels_last = channels_last
         self.device = next(model.parameters()).device
         if channels_last:
-            self.model = copy.deepcopy(model).to(memory_format=torch.channels_last).eval()
+            # torch 2.4's stubs lack the memory_format overload of Module.to (it works at run time)
+            self.model = copy.deepcopy(model).to(memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
 
     @property
     def name(self) -> str:
