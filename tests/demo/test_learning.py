@@ -8,8 +8,11 @@ bank more than the player's habit, and more than two controls trained alike:
 
 - **blind**: every window made of random frames of other moments and runs (targets,
   actions and marks unchanged), so it cannot see the state;
-- **other outcome**: each training run carries another run's outcome (value and death),
-  so what the frames show has nothing to do with the labels (against memorising).
+- **other outcome**: each training run carries another run's labels: its outcome (value,
+  death) and its extract mark, so what the frames show has nothing to do with the labels
+  (against memorising). With only the outcome swapped, the run's own mark still told when
+  looting stopped: that control gained +15.5 loot per raid against the model's +15.0
+  (seed 200, AVX2 kernels, fp32).
 
 The player's habit is the demo's default mixture. Its oracle gains only ~16 loot per
 raid, so the test needs many held-out raids: truth on demand makes 120 of them cheap (one
@@ -50,6 +53,17 @@ PRECISION = os.environ.get("ARCX_LOOP_PRECISION", "auto")  # fp32: what a CPU wi
 N_TRAIN, N_HELD = 50, 120
 
 
+def with_labels_of(run: RunData, donor: RunData) -> RunData:
+    """`run`'s frames with `donor`'s labels: its outcome (value, death) and its extract mark,
+    at the same decision index (beyond the run's end: no mark). Keeping the run's own mark
+    would leak when this run stopped looting, which a model can use without any outcome."""
+    actions = np.zeros(run.n_decisions, dtype=np.int8)
+    marked = np.flatnonzero(donor.actions == 1)
+    if marked.size and marked[0] < run.n_decisions:
+        actions[marked[0]:] = 1
+    return replace(run, actions=actions, target=donor.target, died=donor.died)
+
+
 def _fit(runs: list[RunData], out: Path, frames_perm: np.ndarray | None = None) -> object:
     ds = DecisionDataset(runs)
     if frames_perm is not None:
@@ -67,7 +81,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     windows, raids = play_live_raids(N_HELD, seed=SEED + N_TRAIN, encoder=backend, config=gen)
     runs = load_labelled(root / "train")
     perm = np.random.default_rng(1).permutation(len(runs))
-    other = [replace(r, target=runs[p].target, died=runs[p].died) for r, p in zip(runs, perm, strict=True)]
+    other = [with_labels_of(r, runs[p]) for r, p in zip(runs, perm, strict=True)]
     frames = sum(len(r.latents) for r in runs)
     models = {
         "model": _fit(runs, root / "model.safetensors"),
@@ -95,8 +109,11 @@ def test_the_model_banks_more_than_the_habit_and_both_controls(loop: dict[str, n
         g = loop[k]
         print(f"{k:14s} gain {g.mean():+7.1f} lo {_boot_lo(g):+7.1f} leaves in {int((g != 0).sum())} raids (habit {habit:.0f})")
     model = loop["model"]
-    # measured on 200 held-out raids after 50 training raids: +28, +27, +17 loot per raid
-    # (training seeds 0, 1, 2); the controls never leave or lose
-    assert model.mean() >= 5.0
+    # measured (model / blind / other outcome, loot per raid over the habit):
+    #   seed 100, 1 thread, AVX512 + bf16 autocast      +31.2 / +5.3 / (own mark kept: +7.3)
+    #   seed 100, torch 2.4.1                           +31.5 / +5.3 / (own mark kept: +8.1)
+    #   seed 200, 1 thread, AVX2 kernels, fp32          +15.0 / -3.5 / -34.0
+    #   seed 300, 2 threads, AVX512 + bf16 autocast      +9.1 / -7.8 / -97.2
+    assert model.mean() > 0.0
     for control in ("blind", "other outcome"):
         assert model.mean() >= loop[control].mean() + 5.0
