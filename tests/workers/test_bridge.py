@@ -5,35 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.core.engine import EVTick, Notice
+from app.core.engine import Notice
 from app.core.model.ev import compute_ev
 from app.workers.bridge import EngineBridge
+from tests.coretypes import ev_tick
 
 pytestmark = pytest.mark.gui
-
-
-def tick(ev, reason):
-    return EVTick(
-        t=0.0,
-        ev=ev,
-        reason=reason,
-        frame_age_ms=None,
-        qnet_ms=None,
-        stages_ms={},
-        filled=0,
-        run_id=None,
-        decision_idx=None,
-    )
 
 
 def test_ticks_become_estimates_or_reasons(qtbot):
     bridge = EngineBridge()
     est = compute_ev(np.stack([np.linspace(0, 2, 16), np.linspace(0, 1, 16)]), "neutral")
     with qtbot.waitSignal(bridge.estimate) as got:
-        bridge.on_tick(tick(est, None))
+        bridge.on_tick(ev_tick(est, None))
     assert got.args == [est]
     with qtbot.waitSignal(bridge.noEstimate) as got:
-        bridge.on_tick(tick(None, "no_model"))
+        bridge.on_tick(ev_tick(None, "no_model"))
     assert got.args == ["no_model"]
 
 

@@ -256,15 +256,20 @@ class DecisionDataset:
         At least one run is held out when there are two or more and val_fraction > 0;
         with a single run the validation side is empty.
         """
-        if not 0.0 <= val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-        n = self.n_runs
-        n_val = 0 if n < 2 or val_fraction == 0 else min(n - 1, max(1, round(val_fraction * n)))
-        perm = np.random.default_rng(seed).permutation(n)
-        is_val = np.zeros(n, dtype=bool)
-        is_val[perm[:n_val]] = True
-        val_mask = is_val[self.run_index]
+        val_mask = run_split_mask(self.n_runs, val_fraction, seed)[self.run_index]
         return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+
+
+def run_split_mask(n_runs: int, val_fraction: float, seed: int = 0) -> np.ndarray:
+    """[R] bool: the runs `DecisionDataset.split_by_run` holds out, from the number of runs
+    alone (so torchrun ranks that each hold some of the runs agree on it)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    n_val = 0 if n_runs < 2 or val_fraction == 0 else min(n_runs - 1, max(1, round(val_fraction * n_runs)))
+    perm = np.random.default_rng(seed).permutation(n_runs)
+    is_val = np.zeros(n_runs, dtype=bool)
+    is_val[perm[:n_val]] = True
+    return is_val
 
 
 def _mixed_message(encoders: Counter[str], root: Path | None = None) -> str:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from app.core.data import store
-from app.core.data.dataset import DecisionDataset, RunData, load_run
+from app.core.data.dataset import DecisionDataset, RunData, load_run, run_split_mask
 from app.core.errors import DataError
 from app.core.model.dims import WINDOW
 
@@ -322,18 +322,6 @@ def load_pool(
     if not runs:
         raise DataError(f"no readable labelled runs in {', '.join(map(str, sources))}")
     return DecisionDataset(runs, window=window)
-
-
-def run_split_mask(n_runs: int, val_fraction: float, seed: int = 0) -> np.ndarray:
-    """[R] bool: which runs `DecisionDataset.split_by_run` holds out (the same rule, from
-    the number of runs alone, so ranks that each hold some of the runs agree on it)."""
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    n_val = 0 if n_runs < 2 or val_fraction == 0 else min(n_runs - 1, max(1, round(val_fraction * n_runs)))
-    perm = np.random.default_rng(seed).permutation(n_runs)
-    is_val = np.zeros(n_runs, dtype=bool)
-    is_val[perm[:n_val]] = True
-    return is_val
 
 
 def player_mask(run_players: Sequence[str], heldout: Sequence[str]) -> np.ndarray:
