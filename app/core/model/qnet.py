@@ -124,10 +124,16 @@ class TemporalQNet(nn.Module):
         if frames.ndim != 2 or frames.shape[1] != self.config.latent_dim or len(frames) < 2:
             raise ValueError(f"need latents [N ≥ 2, {self.config.latent_dim}], got {list(frames.shape)}")
         x = frames.detach().to(torch.float64)
-        mean, std = x.mean(dim=0), x.std(dim=0)
+        self.set_input_moments(x.mean(dim=0), x.std(dim=0), floor)
+
+    def set_input_moments(self, mean: torch.Tensor, std: torch.Tensor, floor: float = 0.1) -> None:
+        """Set the standardisation from per-dimension mean and (unbiased) std [D], with
+        `set_input_stats`'s floor (the torchrun ranks agree on the moments, then call this)."""
+        std = torch.as_tensor(std, dtype=torch.float64)
         std = torch.clamp(std, min=max(float(std.median()) * floor, 1e-12))
-        self.input_mean.copy_(mean.to(self.input_mean))
-        self.input_std.copy_(std.to(self.input_std))
+        with torch.no_grad():
+            self.input_mean.copy_(torch.as_tensor(mean).to(self.input_mean))
+            self.input_std.copy_(std.to(self.input_std))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """z: [B, L, D] float → quantiles [B, A, K]."""

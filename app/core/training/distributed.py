@@ -48,8 +48,6 @@ __all__ = ["Shard", "World", "init", "input_stats", "launched", "shutdown", "val
 
 # torchrun sets these in every process it starts.
 _TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-# `TemporalQNet.set_input_stats`'s floor: a dimension's std is at least this × the median std.
-_STD_FLOOR = 0.1
 
 
 def launched(env: Mapping[str, str] | None = None) -> bool:
@@ -226,8 +224,4 @@ def input_stats(world: World, model: TemporalQNet, local_frames: np.ndarray) -> 
         raise DataError("fewer than 2 training frames: cannot fit the input standardisation")
     mean = s / n
     std = np.sqrt(np.maximum(ss - n * mean * mean, 0.0) / (n - 1))  # unbiased, as torch.std
-    median = float(np.sort(std)[(d - 1) // 2])  # torch.median: the lower middle value
-    std = np.maximum(std, max(median * _STD_FLOOR, 1e-12))
-    with torch.no_grad():
-        model.input_mean.copy_(torch.from_numpy(mean).to(model.input_mean))
-        model.input_std.copy_(torch.from_numpy(std).to(model.input_std))
+    model.set_input_moments(torch.from_numpy(mean), torch.from_numpy(std))
