@@ -8,10 +8,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from app.core.data.dataset import DecisionDataset
 from app.core.data.recorder import RunInfo
+from app.core.data.synthetic import SyntheticConfig, synthetic_run_data
 from app.core.engine import EVTick, Notice
 from app.core.model.ev import EVEstimate
-from app.core.training.trainer import TrainProgress, TrainResult
+from app.core.model.qnet import QNetConfig
+from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
 
 
 def run_info(**kw: Any) -> RunInfo:
@@ -97,3 +100,19 @@ def ev_tick(ev: EVEstimate | None, reason: str | None) -> EVTick:
 
 def notice(kind: str, message: str) -> Notice:
     return Notice(kind=kind, message=message, t=0.0)  # type: ignore[arg-type]
+
+
+D, L = 16, 8  # small latents and windows: a few seconds per fit on one core
+
+
+def small_dataset(n_runs: int = 5, seed: int = 1) -> DecisionDataset:
+    """A few synthetic runs for the training child and the training worker."""
+    cfg = SyntheticConfig(latent_dim=D, max_duration_s=60.0, threshold_median=20_000.0)
+    return DecisionDataset(synthetic_run_data(n_runs, cfg, seed), window=L)
+
+
+def small_config(**kw) -> TrainConfig:
+    """A tiny, fast, reproducible training config for `small_dataset`."""
+    qnet = QNetConfig(latent_dim=D, seq_len=L, hidden=16, num_layers=1, attn_dim=16, head_dim=32)
+    base = dict(epochs=2, batch_size=64, device="cpu", precision="fp32", qnet=qnet, window=L, num_threads=1)
+    return TrainConfig(**{**base, **kw})  # type: ignore[arg-type]

@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.core.data.dataset import DecisionDataset
-from app.core.data.synthetic import SyntheticConfig, synthetic_run_data
-from app.core.model.qnet import QNetConfig
-from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
+from app.core.training.trainer import TrainProgress, TrainResult
 from app.workers.training import TrainingWorker
+from tests.coretypes import small_config, small_dataset
 
 pytestmark = pytest.mark.gui
 
-D, L = 16, 8  # small latents and windows: a few seconds per fit on one core
-
-
-def small_dataset(n_runs: int = 5, seed: int = 1) -> DecisionDataset:
-    cfg = SyntheticConfig(latent_dim=D, max_duration_s=60.0, threshold_median=20_000.0)
-    return DecisionDataset(synthetic_run_data(n_runs, cfg, seed), window=L)
-
-
-def small_config(**kw) -> TrainConfig:
-    qnet = QNetConfig(latent_dim=D, seq_len=L, hidden=16, num_layers=1, attn_dim=16, head_dim=32)
-    base = dict(
-        epochs=2, batch_size=64, device="cpu", precision="fp32", qnet=qnet, window=L, num_threads=1
-    )
-    return TrainConfig(**{**base, **kw})
 
 
 def test_signals_in_order_and_a_model_installed(qtbot, tmp_path):

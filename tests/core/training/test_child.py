@@ -11,11 +11,8 @@ import numpy as np
 import pytest
 
 from app.core.capture.synthetic import SyntheticSource
-from app.core.data.dataset import DecisionDataset
-from app.core.data.synthetic import SyntheticConfig, synthetic_run_data
 from app.core.engine import Engine, EngineConfig, EngineThreads, EVTick
 from app.core.errors import DataError
-from app.core.model.qnet import QNetConfig
 from app.core.training.child import (
     TrainingCrashed,
     config_from_dict,
@@ -24,19 +21,7 @@ from app.core.training.child import (
     train_in_child,
 )
 from app.core.training.trainer import TrainConfig, TrainProgress
-
-D, L = 16, 8  # small latents and windows: a few seconds per fit on one core
-
-
-def small_dataset(n_runs: int = 5, seed: int = 1) -> DecisionDataset:
-    cfg = SyntheticConfig(latent_dim=D, max_duration_s=60.0, threshold_median=20_000.0)
-    return DecisionDataset(synthetic_run_data(n_runs, cfg, seed), window=L)
-
-
-def small_config(**kw) -> TrainConfig:
-    qnet = QNetConfig(latent_dim=D, seq_len=L, hidden=16, num_layers=1, attn_dim=16, head_dim=32)
-    base = dict(epochs=2, batch_size=64, device="cpu", precision="fp32", qnet=qnet, window=L, num_threads=1)
-    return TrainConfig(**{**base, **kw})
+from tests.coretypes import D, small_config, small_dataset
 
 
 class GridEncoder:
