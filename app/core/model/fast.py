@@ -40,6 +40,7 @@ from torch import nn
 
 from app.core.atomic import atomic_path
 from app.core.model.encoder import FrameEncoder
+from app.core.model.ortsession import open_session
 
 log = logging.getLogger(__name__)
 
@@ -202,16 +203,7 @@ def export_onnx(model: FrameEncoder, path: Path) -> Path:
 
 def ort_session(path: Path, threads: int) -> Any:
     """An ONNX Runtime CPU session: `threads` intra-op threads, no spinning."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = max(1, threads)
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    so.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return open_session(path, threads)
 
 
 class OrtBackend:

@@ -166,17 +166,10 @@ class LeanEncoder:
     """An ONNX Runtime encoder session from a `LiveRecord`: uint8 [B, H, W, 3] → [B, D]."""
 
     def __init__(self, record: LiveRecord) -> None:
-        import onnxruntime as ort
+        from app.core.model.ortsession import open_session
 
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = max(1, record.threads)
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as fast.ort_session
-        so.log_severity_level = 3
         self.name = record.path_name
-        self.session = ort.InferenceSession(record.onnx, so, providers=["CPUExecutionProvider"])
+        self.session = open_session(record.onnx, record.threads)
         self._input = self.session.get_inputs()[0].name
 
     def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:

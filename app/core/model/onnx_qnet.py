@@ -77,16 +77,10 @@ class OrtQNet:
     """An exported Q-net in an ONNX Runtime session: float32 [B, L, D] → [B, A, K]."""
 
     def __init__(self, path: Path, *, threads: int = 1) -> None:
-        import onnxruntime as ort
+        from app.core.model.ortsession import open_session
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.log_severity_level = 3  # errors only
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.session = open_session(path, threads)
         shape = self.session.get_inputs()[0].shape  # [batch, window, D]
         self.latent_dim = int(shape[2])
 
