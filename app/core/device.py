@@ -17,6 +17,10 @@ ROCm builds of torch expose AMD GPUs through `torch.cuda`; they are told apart b
 `torch.version.hip`. The torch device string is `cuda` for both. `torch_directml` is
 imported only inside its probe (Windows, optional extra).
 
+Importing this module does not import torch (the functions that need it do): a lean start
+(`app/core/model/lean.py`) says what it computes on with `lean_device_report`, which is
+built from the record a torch start left and never loads torch.
+
 Probes and the smoke test are parameters so tests can pass fakes; the real probes
 return "unavailable" instead of raising on a machine without a GPU.
 """
@@ -24,6 +28,7 @@ return "unavailable" instead of raising on a machine without a GPU.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
 import math
 import os
@@ -33,13 +38,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import psutil
-import torch
-from torch import nn
 
 from app.core.errors import DeviceError
+
+if TYPE_CHECKING:  # torch is imported by the functions that use it (see the docstring)
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +90,7 @@ class ProbeResult:
 # A probe takes the device index asked for (0 unless e.g. `cuda:1`) and never raises.
 Probe = Callable[[int], ProbeResult]
 # A smoke test runs a tiny forward on the device and raises when anything is wrong.
-SmokeTest = Callable[[torch.device], None]
+SmokeTest = Callable[["torch.device"], None]
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,9 @@ class DeviceReport:
 
     kind: Kind
     """The backend in use."""
-    device: torch.device
-    """What to pass to `.to()`; `cuda:N` for ROCm too, `privateuseone:N` for DirectML."""
+    device: torch.device | str
+    """What to pass to `.to()`; `cuda:N` for ROCm too, `privateuseone:N` for DirectML. In a
+    lean report (`lean`) the string "cpu": no torch is loaded to make a torch.device."""
     name: str
     """GPU name or CPU brand."""
     candidates: tuple[Candidate, ...]
@@ -144,6 +151,14 @@ class DeviceReport:
     """Free bytes of GPU memory at probe time (CUDA/ROCm only)."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Other things worth knowing (a broken torchvision, a failing CPU)."""
+    lean: bool = False
+    """True: a lean start's report (`lean_device_report`): the CPU, as the record of the
+    last torch start says, decided without importing torch or running a smoke test."""
+
+    @property
+    def torch_device(self) -> torch.device | None:
+        """The device as a torch.device for a torch start; None in a lean report."""
+        return None if isinstance(self.device, str) else self.device
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable data (the device as its string)."""
@@ -173,6 +188,7 @@ class DeviceReport:
             "gpu_memory_total": self.gpu_memory_total,
             "gpu_memory_free": self.gpu_memory_free,
             "notes": list(self.notes),
+            "lean": self.lean,
         }
 
     def format(self) -> str:
@@ -189,8 +205,12 @@ class DeviceReport:
             mark = "*" if c.chosen else "-"
             lines.append(f"  {mark} {c.label:<11} {c.reason}")
         tv = self.torchvision_version or "not importable"
-        lines.append(f"torch:        {self.torch_version}, torchvision {tv}")
-        lines.append(f"CPU threads:  {self.num_threads}")
+        if self.lean:
+            lines.append(f"torch:        {self.torch_version} installed, not loaded (lean start: ONNX Runtime)")
+            lines.append(f"CPU threads:  {self.num_threads} (the encoder's)")
+        else:
+            lines.append(f"torch:        {self.torch_version}, torchvision {tv}")
+            lines.append(f"CPU threads:  {self.num_threads}")
         if self.memory_total is not None and self.memory_available is not None:
             lines.append(
                 f"Memory:       {_gib(self.memory_available)} free of {_gib(self.memory_total)}"
@@ -285,14 +305,20 @@ def _probe_torch_cuda(index: int, torch_module: Any, want_hip: bool) -> ProbeRes
         return ProbeResult(False, reason=f"{label} probe failed: {type(exc).__name__}: {exc}")
 
 
-def probe_cuda(index: int = 0, *, torch_module: Any = torch) -> ProbeResult:
-    """An NVIDIA GPU through a CUDA build of torch (not a ROCm one)."""
-    return _probe_torch_cuda(index, torch_module, want_hip=False)
+def _torch() -> Any:
+    import torch
+
+    return torch
 
 
-def probe_rocm(index: int = 0, *, torch_module: Any = torch) -> ProbeResult:
+def probe_cuda(index: int = 0, *, torch_module: Any = None) -> ProbeResult:
+    """An NVIDIA GPU through a CUDA build of torch (not a ROCm one); torch_module: a fake."""
+    return _probe_torch_cuda(index, torch_module or _torch(), want_hip=False)
+
+
+def probe_rocm(index: int = 0, *, torch_module: Any = None) -> ProbeResult:
     """An AMD GPU through a ROCm build of torch (`torch.version.hip` is set)."""
-    return _probe_torch_cuda(index, torch_module, want_hip=True)
+    return _probe_torch_cuda(index, torch_module or _torch(), want_hip=True)
 
 
 def probe_directml(
@@ -347,6 +373,8 @@ def cpu_name() -> str:
 
 def probe_cpu(index: int = 0) -> ProbeResult:
     """The CPU is always there."""
+    import torch
+
     return ProbeResult(True, device=torch.device("cpu"), name=cpu_name(), reason="CPU")
 
 
@@ -365,6 +393,9 @@ def smoke_test(device: torch.device) -> None:
     The result must have the expected shape, be finite, and match the same network
     on the CPU within `_SMOKE_ATOL` (catches backends that return finite garbage).
     """
+    import torch
+    from torch import nn
+
     B, C, S, H = _SMOKE_BATCH, _SMOKE_CHANNELS_IN, _SMOKE_SIZE, _SMOKE_HIDDEN
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(B, C, S, S, generator=gen)  # (B, C, S, S), made on the CPU
@@ -451,6 +482,8 @@ def select_device(
     CPU fails its smoke test the CPU is still returned, with a note: there is nothing
     else to run on.
     """
+    import torch
+
     env = os.environ if env is None else env
     probes = DEFAULT_PROBES if probes is None else probes
     override, source = _resolve_override(preference, env)
@@ -561,6 +594,13 @@ def _try(kind: Kind, result: ProbeResult, test: SmokeTest) -> tuple[bool, bool |
     return True, True, f"{what}passed the smoke test"
 
 
+def _selected(report: DeviceReport) -> torch.device:
+    """`select_device`'s device (always a torch.device; only a lean report holds a str)."""
+    device = report.torch_device
+    assert device is not None
+    return device
+
+
 def resolve_device(spec: str | None) -> torch.device:
     """The torch device an explicit spec names (e.g. `TrainConfig.device`), trusted as is.
 
@@ -569,8 +609,10 @@ def resolve_device(spec: str | None) -> torch.device:
     torch "cuda"): torch.device("cuda", i); "cpu": the CPU; anything else torch accepts.
     DeviceError for a spec torch does not know.
     """
+    import torch
+
     if spec is None or spec.strip().lower() in ("", "auto"):
-        return select_device().device
+        return _selected(select_device())
     try:
         parsed = parse_device_spec(spec)
     except DeviceError:
@@ -578,7 +620,7 @@ def resolve_device(spec: str | None) -> torch.device:
     if parsed is not None:
         kind, index = parsed
         if kind == "directml":
-            return select_device(spec, env={}).device
+            return _selected(select_device(spec, env={}))
         if kind == "rocm":  # ROCm builds expose AMD GPUs as torch "cuda"
             return torch.device("cuda", index)
         if kind == "cuda":
@@ -588,3 +630,86 @@ def resolve_device(spec: str | None) -> torch.device:
         return torch.device(spec)
     except (RuntimeError, ValueError) as exc:
         raise DeviceError(f"'{spec}' is not a device torch knows ({exc})") from exc
+
+
+# ------------------------------------------------------------------------- lean start
+
+
+def _dist_version(name: str) -> str | None:
+    """An installed distribution's version from its metadata (nothing is imported)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _file_stamp(path: str) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def gpu_hints() -> dict[str, str | None]:
+    """What could make `select_device("auto")` find a GPU, read without torch or a driver call.
+
+    The torch and torch-directml installs (their versions), the NVIDIA driver (Linux:
+    `/proc/driver/nvidia/version`; Windows: `nvcuda.dll`'s size and mtime) and the AMD
+    compute driver (`/dev/kfd`). A lean start on `auto` records these with its CPU choice;
+    when any of them changes, the next start decides with torch again.
+    """
+    hints: dict[str, str | None] = {
+        "torch": _dist_version("torch"),
+        "torch_directml": _dist_version("torch-directml"),
+    }
+    if sys.platform == "win32":
+        system = os.path.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32")
+        hints["nvidia"] = _file_stamp(os.path.join(system, "nvcuda.dll"))
+    else:
+        try:
+            with open("/proc/driver/nvidia/version", encoding="utf-8", errors="replace") as f:
+                hints["nvidia"] = f.readline().strip() or "present"
+        except OSError:
+            hints["nvidia"] = None
+        hints["amd_kfd"] = "present" if os.path.exists("/dev/kfd") else None
+    return hints
+
+
+def lean_device_report(
+    preference: str | None, *, reason: str, threads: int, env: Mapping[str, str] | None = None
+) -> DeviceReport:
+    """What a lean start computes on, without importing torch: the CPU.
+
+    A lean start happens only when the last torch start chose the CPU for these settings
+    (`lean.read_live_record`: on `auto`, with the same `gpu_hints`), so this repeats that
+    decision instead of probing again. reason: the record's self-check verdict; threads:
+    the encoder's threads.
+    """
+    override, source = _resolve_override(preference, os.environ if env is None else env)
+    auto = override is None or override.strip().lower() == AUTO
+    candidates = [Candidate("cpu", 0, True, None, True, f"{cpu_name()}: {reason}; chosen by the last start, torch not loaded")]
+    if auto:
+        candidates = [
+            Candidate(k, 0, None, None, False, "not checked: the last start found no usable one, and nothing changed since")
+            for k in AUTO_ORDER
+            if k != "cpu"
+        ] + candidates
+    mem_total, mem_avail = _memory()
+    report = DeviceReport(
+        kind="cpu",
+        device="cpu",
+        name=cpu_name(),
+        candidates=tuple(candidates),
+        override=override,
+        override_source=source,
+        override_error=None,
+        torch_version=_dist_version("torch") or "not installed",
+        torchvision_version=_dist_version("torchvision"),
+        num_threads=int(threads),
+        memory_total=mem_total,
+        memory_available=mem_avail,
+        lean=True,
+    )
+    log.info("compute device: cpu %s (lean start, torch not loaded)", report.name)
+    return report

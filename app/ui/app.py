@@ -2,15 +2,18 @@
 
 Start-up, in order:
 
-1. torch is imported before PyQt6 (by `app/ui/__init__.py`): the reverse order breaks
-   torch's DLLs on Windows.
+1. On Windows torch is imported before PyQt6 (by `app/ui/__init__.py`) when the start
+   will need it: the reverse order breaks torch's DLLs there. A lean start never loads it.
 2. Logging to a rotating file in the user log dir; unhandled exceptions are logged and
    shown, and the app keeps running (`app.ui.errors`).
 3. Single instance: if ArcX already runs, it is asked to bring its settings forward and
    this process exits (`app.ui.single_instance`).
 4. Settings: a bad file is backed up and replaced by defaults; the message is shown.
-5. Device detection (`app.core.device.select_device`): the result goes in the tray
-   tooltip and a notification.
+5. The start's plan (`app.core.model.lean.plan_start`): lean when the encoder record of
+   the last torch start holds for these settings and the model has a checked ONNX
+   export; its device report (`lean_device_report`, the CPU the record chose) is built
+   without torch. Otherwise device detection (`app.core.device.select_device`). Either
+   result goes in the tray tooltip and a notification.
 6. Engine, tray, overlay, hotkeys, controller; then the event loop.
 
 `start()` does everything but the event loop and returns the pieces, so tests drive a
@@ -31,7 +34,9 @@ from PyQt6.QtWidgets import QApplication
 from app import __version__
 from app.core import paths
 from app.core.config import load_settings
-from app.core.device import DeviceReport, select_device
+from app.core.device import DeviceReport, lean_device_report, select_device
+from app.core.model.lean import plan_start
+from app.core.model.slot import model_path
 from app.ui import qtlibs
 from app.ui.controller import AppController
 from app.ui.errors import ExceptionReporter, setup_logging
@@ -72,6 +77,16 @@ def device_text(report: DeviceReport) -> str:
     if report.override_error:
         text += " (requested device unavailable)"
     return text
+
+
+def start_device(device: str, encoder_path: str) -> DeviceReport:
+    """The device report of this start: a lean one (no torch) when `plan_start` allows."""
+    plan = plan_start(device, encoder_path, model_path())
+    if plan.lean and plan.record is not None:
+        log.info("lean start: the encoder and the model run in ONNX Runtime, torch is not loaded")
+        return lean_device_report(device, reason=plan.record.reason, threads=plan.record.threads)
+    log.info("torch start: %s", plan.reason)
+    return select_device(device)
 
 
 def make_qapp(argv: Sequence[str]) -> QApplication:
@@ -119,7 +134,7 @@ def start(
 
     loaded = load_settings()
     settings = loaded.settings
-    report = select_device(settings.device)
+    report = start_device(settings.device, settings.inference.encoder_path)
     dev = device_text(report)
 
     bridge = EngineBridge()

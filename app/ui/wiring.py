@@ -6,7 +6,9 @@
   environment variable `ARCX_SOURCE` (`synthetic`, `sim`, `replay:PATH`) swaps it for a
   demo or a replay.
 * `Engine` with a `RunRecorder` on the user's runs folder, on the device the app chose
-  at start-up; its capture and inference loops run in the workers of an `EngineRunner`
+  at start-up (a lean start's report names no torch device: the engine then starts from
+  the lean record, `app/core/model/lean.py`, and never imports torch on Windows once Qt
+  has loaded); its capture and inference loops run in the workers of an `EngineRunner`
   (`app.workers.runner`), whose signals feed the `EngineBridge`.
 * `ModelSlot` (`app.core.model.slot`): the player's model is loaded at start; a newly
   trained one is swapped in only after the trainer verified it and the engine accepted
@@ -21,10 +23,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from PyQt6.QtWidgets import QApplication
 
 from app.core import paths
@@ -36,7 +39,6 @@ from app.core.data.recorder import RunRecorder
 from app.core.device import DeviceReport
 from app.core.engine import Engine, EngineConfig
 from app.core.model.slot import ModelSlot, model_path
-from app.core.training.trainer import TrainConfig
 from app.demo import hooks as demo
 from app.ui import geometry
 from app.ui.parts import Parts, TrainingWorkerFactory
@@ -44,13 +46,18 @@ from app.workers.bridge import EngineBridge
 from app.workers.runner import EngineRunner
 from app.workers.training import TrainingWorker
 
+if TYPE_CHECKING:
+    import torch
+
+    from app.core.training.trainer import TrainConfig
+
 log = logging.getLogger(__name__)
 
 SOURCE_ENV = "ARCX_SOURCE"
 
 
 def training_worker_factory(
-    engine: Engine, runs_root: Path, out_path: Path, device: torch.device
+    engine: Engine, runs_root: Path, out_path: Path, device: torch.device | str
 ) -> TrainingWorkerFactory:
     """TrainConfig → a `TrainingWorker` on the runs of the engine's encoder, on `device`."""
 
@@ -63,6 +70,8 @@ def training_worker_factory(
 
 def default_train_config() -> TrainConfig:
     """The dialog's defaults: the trainer's own."""
+    from app.core.training.trainer import TrainConfig
+
     return TrainConfig()
 
 
@@ -115,8 +124,10 @@ def build(
         source,
         config=EngineConfig.from_settings(settings),
         recorder=recorder,
-        device=report.device,  # detected once at start-up, not again in warm_up
+        device=report.torch_device,  # detected once at start-up (None: a lean start's record)
         game_frames=demo.sim_frames,  # the self-check's game-like frames
+        # Windows without torch loaded: importing it after Qt would fail (app/ui/__init__.py)
+        torch_in_process=sys.platform != "win32" or "torch" in sys.modules,
     )
     models = ModelSlot(engine)
     models.load_startup(model_path())

@@ -59,12 +59,13 @@ class TrainingWorker(StoppableWorker):
         data: Path | DecisionDataset,
         out_path: Path | None = None,
         *,
-        device: torch.device | None = None,
+        device: torch.device | str | None = None,
         parent: QObject | None = None,
     ) -> None:
         """data: a runs folder or a `DecisionDataset`; out_path: where the model goes
         (default: the trainer's, the user's models folder); device: where to train (the
-        app's device; None: the trainer decides from `config.device`)."""
+        app's device, a torch.device or, from a lean start, "cpu"; None: the trainer decides
+        from `config.device`)."""
         super().__init__(parent)
         self.config = config
         self.data = data

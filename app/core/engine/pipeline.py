@@ -35,9 +35,16 @@ from app.core.engine.types import (
     NoticeKind,
     Recorder,
 )
-from app.core.errors import ArcXError, CaptureError, CheckpointMismatchError
+from app.core.errors import ArcXError, CaptureError, CheckpointError, CheckpointMismatchError
 from app.core.model.ev import Adviser, EVEstimate
-from app.core.model.lean import LeanEncoder, LeanMeta, load_lean_qnet, read_live_record
+from app.core.model.lean import (
+    LeanEncoder,
+    LeanMeta,
+    check_live_record,
+    effective_device,
+    export_in_child,
+    load_lean_qnet,
+)
 from app.core.model.onnx_qnet import OrtQNet
 from app.core.model.ring import LatentRing
 
@@ -86,6 +93,7 @@ class Engine:
         preprocessor: Preprocessor | None = None,
         device: torch.device | None = None,
         game_frames: FrameMaker | None = None,
+        torch_in_process: bool = True,
         clock: Clock = time.monotonic,
         timer: Clock = time.perf_counter,
     ) -> None:
@@ -95,6 +103,10 @@ class Engine:
         without it `warm_up` runs device detection itself.
         `game_frames`: makes half of the encoder self-check's frames (the app passes the
         demo's simulated raid, `app.demo.hooks.sim_frames`); without it they are synthetic.
+        `torch_in_process`: False where this process must not import torch (the desktop app
+        on Windows once Qt has loaded, `app/ui/__init__.py`): a warm-up the lean record no
+        longer serves raises an ArcXError asking for a restart instead. A lean engine
+        exports a model without an ONNX export in a child process either way.
         `clock` stamps frames and ticks; `timer` measures stage latencies."""
         self.config = config or EngineConfig()
         if (encoder is None) != (encoder_id is None):
@@ -116,6 +128,7 @@ class Engine:
         self._encoder_id = encoder_id
         self._device: Any = device  # torch.device; None until warm_up decides (lean: stays None = CPU)
         self._device_given = device is not None
+        self._torch_in_process = torch_in_process
         self.lean = False
         """True when warm_up started without torch (an ONNX Runtime encoder from the cache)"""
         self._game_frames = game_frames
@@ -193,11 +206,16 @@ class Engine:
             return
         say = progress or (lambda msg: log.info("%s", msg))
         threads = self.config.threads
-        if self._encoder is None and not self._device_given and self.config.device in ("auto", "cpu"):
-            record = read_live_record(device=self.config.device, encoder_path=self.config.encoder_path)
+        if self._encoder is None and not self._device_given:
+            record, why = check_live_record(device=self.config.device, encoder_path=self.config.encoder_path)
             if record is not None:  # a previous start chose an ONNX Runtime path: no torch needed
                 self._encoder, self._encoder_id, self.lean = LeanEncoder(record), record.encoder_id, True
                 self._notify("encoder_path", f"encoder path: {record.reason} (from the cache; torch not loaded)")
+            elif not self._torch_in_process and "torch" not in sys.modules:
+                raise ArcXError(
+                    f"ArcX started without torch, but its encoder cache no longer serves this start ({why}). "
+                    "Restart ArcX: it rebuilds the cache (that start takes longer)."
+                )
         if self._encoder is None:
             import torch
 
@@ -252,7 +270,7 @@ class Engine:
         try:
             write_live_record(
                 path_name=sel.chosen, onnx=Path(sel.cache_dir) / _LEAN_GRAPHS[sel.chosen], encoder_id=str(self._encoder_id),
-                weights=weights, threads=threads, device=self.config.device,
+                weights=weights, threads=threads, device=effective_device(self.config.device),
                 encoder_path=self.config.encoder_path, reason=sel.reason,
             )
         except OSError as exc:  # a cache that cannot be written only costs the next start time
@@ -276,7 +294,7 @@ class Engine:
             self._pending_model = path
             return None
         ring = self._require_warm()
-        lean = load_lean_qnet(path, self._encoder_id) if self.lean else None
+        lean = self._load_lean_qnet(path) if self.lean else None
         if lean is not None:  # the checkpoint's checked ONNX export: no torch
             qnet, lmeta = lean
             if lmeta.latent_dim != ring.dim:
@@ -306,6 +324,22 @@ class Engine:
         self._qnet = _LoadedModel(model, meta, path)  # one reference assignment: atomic
         self._notify("model_loaded", f"model {path.name} loaded (epoch {meta.epoch}, val loss {meta.val_loss:.4g})")
         return meta
+
+    def _load_lean_qnet(self, path: Path) -> tuple[OrtQNet, LeanMeta] | None:
+        """The checkpoint's checked ONNX export; one that has none yet is exported in a child
+        process first while this one has no torch loaded. None: load it with torch here."""
+        lean = load_lean_qnet(path, self._encoder_id)
+        if lean is not None or "torch" in sys.modules:
+            return lean
+        log.info("exporting %s to ONNX in a child process (this process does not load torch)", path.name)
+        export, why = export_in_child(path, self._encoder_id)
+        lean = load_lean_qnet(path, self._encoder_id) if export is not None else None
+        if lean is None and not self._torch_in_process:
+            raise CheckpointError(
+                f"{path.name} could not be prepared for ONNX Runtime ({why or 'its export was not accepted'}); "
+                "restart ArcX to load it with torch"
+            )
+        return lean
 
     def _recorded_lean(self) -> bool:
         sel = self.selection

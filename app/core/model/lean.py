@@ -17,15 +17,27 @@ the live engine does not need it when the chosen encoder path is ONNX Runtime's.
   hash>.onnx` with a sidecar naming its own SHA-256. A lean engine reads the
   checkpoint's safetensors header (JSON, no tensors) and runs the matching export.
 
+* **The GPU.** A record is written only when the torch start ran on the CPU. On `auto` it
+  also holds `device.gpu_hints()` (the torch and torch-directml installs, the GPU drivers'
+  files, read without torch): when they change, a GPU may have become usable, and the
+  next start decides with torch again. A lean start therefore computes exactly where the
+  record says, the CPU; the `device` setting (or `ARCX_DEVICE`) naming a GPU is never lean.
+* **The desktop app.** `plan_start` decides before Qt loads whether this start can be
+  lean: a valid record for the player's settings and a checked export for the model the
+  slot will load. A model that has none yet (the player copied one in) is exported in a
+  child process (`export_in_child`), so a lean process never imports torch.
+
 Torch then loads only to train (in its own process) and to build the caches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
+import multiprocessing
 import os
 import struct
 from dataclasses import asdict, dataclass
@@ -46,18 +58,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "LEAN_DEVICES",
     "LIVE_RECORD",
     "LeanEncoder",
     "LeanMeta",
+    "LivePlan",
     "LiveRecord",
+    "check_live_record",
+    "effective_device",
+    "export_in_child",
     "export_qnet_for_lean",
+    "has_lean_export",
     "load_lean_qnet",
+    "plan_start",
     "read_live_record",
     "write_live_record",
 ]
 
 LIVE_RECORD = "live.json"
 _RECORD_VERSION = 1
+# Device settings a lean start can serve (it computes on the CPU).
+LEAN_DEVICES = ("auto", "cpu")
+# Seconds a child process gets to export a Q-net (it imports torch first).
+_EXPORT_TIMEOUT_S = 300.0
 # The largest safetensors header this reads (a Q-net's is a few kB).
 _MAX_HEADER_BYTES = 1 << 20
 # Windows the Q-net export is checked on before it is kept.
@@ -106,6 +129,14 @@ class LiveRecord:
     """the encoder-path setting it was chosen under"""
     reason: str
     """the self-check's verdict, shown again at a lean start"""
+    gpu_hints: dict[str, str | None] | None = None
+    """`device.gpu_hints()` when it was chosen on `auto` (None: device `cpu`)"""
+
+
+def effective_device(setting: str, env: dict[str, str] | None = None) -> str:
+    """The device spec in force: `ARCX_DEVICE` wins over the setting, as in `select_device`."""
+    from_env = (os.environ if env is None else env).get("ARCX_DEVICE", "").strip()
+    return (from_env or setting.strip() or "auto").lower()
 
 
 def _record_file(root: Path | None = None) -> Path:
@@ -123,31 +154,45 @@ def write_live_record(
     *, path_name: str, onnx: Path, encoder_id: str, weights: str | None, threads: int,
     device: str, encoder_path: str, reason: str, root: Path | None = None,
 ) -> Path:
-    """Record an ONNX Runtime encoder choice (see the module docstring)."""
+    """Record an ONNX Runtime encoder choice made on the CPU (see the module docstring)."""
+    from app.core.device import gpu_hints
+
+    device = effective_device(device, {})
     record = LiveRecord(
         path_name, str(onnx), _sha256(onnx), encoder_id, weights, _stat(weights), threads, device,
-        encoder_path, reason,
+        encoder_path, reason, gpu_hints() if device == "auto" else None,
     )
     out = _record_file(root)
     _write_json(out, {"version": _RECORD_VERSION, **asdict(record)})
     return out
 
 
-def read_live_record(*, device: str, encoder_path: str, root: Path | None = None) -> LiveRecord | None:
-    """The recorded choice if it still holds for these settings and files, else None."""
+def check_live_record(
+    *, device: str, encoder_path: str, root: Path | None = None
+) -> tuple[LiveRecord | None, str]:
+    """(the recorded choice, "") if it still holds for these settings and files, else (None, why).
+
+    device: the device setting; `ARCX_DEVICE` wins over it (`effective_device`)."""
+    device = effective_device(device)
+    if device not in LEAN_DEVICES:
+        return None, f"the device is {device}"
     f = _record_file(root)
     try:
         d = json.loads(f.read_text(encoding="utf-8"))
         if d.pop("version", None) != _RECORD_VERSION:
-            return None
+            return None, "the encoder cache is from another version"
         if d.get("weights_stat") is not None:
             d["weights_stat"] = tuple(d["weights_stat"])
         rec = LiveRecord(**d)
+    except FileNotFoundError:
+        return None, "no encoder cache yet (the first start builds it)"
     except (OSError, ValueError, TypeError):
-        return None
-    why = None
+        return None, "the encoder cache record is unreadable"
+    why = ""
     if (rec.device, rec.encoder_path) != (device, encoder_path):
         why = "the device or encoder-path setting changed"
+    elif device == "auto" and rec.gpu_hints != _current_gpu_hints():
+        why = "the GPU drivers or the torch install changed since the CPU was chosen"
     else:
         try:
             if _stat(rec.weights) != rec.weights_stat:
@@ -156,10 +201,21 @@ def read_live_record(*, device: str, encoder_path: str, root: Path | None = None
                 why = "the encoder graph changed"
         except OSError:
             why = "a cached file is gone"
-    if why is not None:
+    if why:
         log.debug("not starting lean: %s", why)
-        return None
-    return rec
+        return None, why
+    return rec, ""
+
+
+def _current_gpu_hints() -> dict[str, str | None]:
+    from app.core.device import gpu_hints
+
+    return gpu_hints()
+
+
+def read_live_record(*, device: str, encoder_path: str, root: Path | None = None) -> LiveRecord | None:
+    """The recorded choice if it still holds for these settings and files, else None."""
+    return check_live_record(device=device, encoder_path=encoder_path, root=root)[0]
 
 
 class LeanEncoder:
@@ -265,6 +321,12 @@ def load_lean_qnet(
 
     Raises CheckpointError when the checkpoint itself is unusable (as the torch loader would)."""
     meta = _lean_meta(Path(path), expected_encoder_id)
+    onnx = _checked_export(meta, root)
+    return (OrtQNet(onnx), meta) if onnx is not None else None
+
+
+def _checked_export(meta: LeanMeta, root: Path | None) -> Path | None:
+    """The checkpoint's ONNX export if its sidecar vouches for it (the fidelity check passed)."""
     onnx = _export_file(meta.content_sha256, root)
     try:
         side = json.loads(onnx.with_suffix(".json").read_text(encoding="utf-8"))
@@ -272,4 +334,98 @@ def load_lean_qnet(
             return None
     except (OSError, ValueError):
         return None
-    return OrtQNet(onnx), meta
+    return onnx
+
+
+def has_lean_export(path: Path, expected_encoder_id: str | None, *, root: Path | None = None) -> bool:
+    """True when `load_lean_qnet` would run this checkpoint without torch (no session opened)."""
+    try:
+        return _checked_export(_lean_meta(Path(path), expected_encoder_id), root) is not None
+    except CheckpointError:
+        return False
+
+
+# ------------------------------------------------------------------- desktop start
+
+
+@dataclass(frozen=True)
+class LivePlan:
+    """Whether a start can run without torch, decided before anything loads it."""
+
+    lean: bool
+    """True: the encoder record holds and the model (if any) has a checked export"""
+    reason: str
+    """why not, in words ("" when lean)"""
+    record: LiveRecord | None
+    """the encoder record (None: not lean)"""
+
+
+def plan_start(device: str, encoder_path: str, model: Path | None, *, root: Path | None = None) -> LivePlan:
+    """Can a start with these settings and this model be lean? Reads files only, never torch.
+
+    device / encoder_path: the settings (`ARCX_DEVICE` wins over `device`); model: the
+    checkpoint the start will load (None or a missing file: recording only). A model the
+    engine would refuse anyway (unreadable, another encoder) does not need torch either."""
+    record, why = check_live_record(device=device, encoder_path=encoder_path, root=root)
+    if record is None:
+        return LivePlan(False, why, None)
+    if model is not None and Path(model).is_file():
+        try:
+            meta = _lean_meta(Path(model), record.encoder_id)
+        except CheckpointError as exc:
+            log.debug("the model will be refused either way (%s): a lean start", exc)
+        else:
+            if _checked_export(meta, root) is None:
+                return LivePlan(False, f"the model {Path(model).name} has no checked ONNX export yet", None)
+    return LivePlan(True, "", record)
+
+
+def _export_child(job_text: str, conn: Any) -> None:
+    """Entry of `export_in_child`'s process: load the checkpoint with torch, export, report."""
+    job = json.loads(job_text)
+    try:
+        from app.core.model.checkpoint import load_checkpoint
+
+        model, meta = load_checkpoint(Path(job["path"]), expected_encoder_id=job["encoder_id"], device="cpu")
+        out = export_qnet_for_lean(model, meta.content_sha256, root=Path(job["root"]))
+        reply: dict[str, Any] = {"export": str(out) if out is not None else None, "error": None}
+    except BaseException as exc:  # reported to the parent, which decides
+        reply = {"export": None, "error": f"{type(exc).__name__}: {exc}"}
+    conn.send_bytes(json.dumps(reply).encode("utf-8"))
+    conn.close()
+
+
+def export_in_child(
+    path: Path, expected_encoder_id: str | None, *, root: Path | None = None, timeout_s: float = _EXPORT_TIMEOUT_S
+) -> tuple[Path | None, str]:
+    """Export a checkpoint's Q-net for lean starts in a spawned process (it imports torch,
+    this process does not); (the checked export, "") or (None, why not).
+
+    JSON over a one-way pipe, as the training child (`app.core.training.child`)."""
+    root = root if root is not None else paths.cache_dir()
+    job = json.dumps({"path": str(path), "encoder_id": expected_encoder_id, "root": str(root)})
+    ctx = multiprocessing.get_context("spawn")
+    from_child, child_end = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_export_child, args=(job, child_end), name="arcx-export", daemon=True)
+    proc.start()
+    child_end.close()
+    try:
+        if not from_child.poll(timeout_s):
+            return None, f"the export took longer than {timeout_s:.0f} s"
+        reply = json.loads(from_child.recv_bytes())
+    except (EOFError, OSError):
+        proc.join(5.0)
+        return None, f"the export process ended without an answer (exit code {proc.exitcode})"
+    finally:
+        if proc.is_alive():
+            proc.join(5.0)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(5.0)
+        with contextlib.suppress(OSError):
+            from_child.close()
+    if reply.get("error"):
+        return None, str(reply["error"])
+    if reply.get("export") is None:
+        return None, "its ONNX export does not reproduce the torch model"
+    return Path(reply["export"]), ""

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from app.core import paths
 from app.core.atomic import swap_files
 from app.core.errors import ArcXError, CheckpointError
-from app.core.model.checkpoint import CheckpointMeta
-from app.core.training.trainer import DEFAULT_MODEL_NAME, TrainResult
+from app.core.training.trainer import DEFAULT_MODEL_NAME
+
+if TYPE_CHECKING:  # checkpoint.py imports torch; the slot itself never needs it
+    from app.core.model.checkpoint import CheckpointMeta
+    from app.core.training.trainer import TrainResult
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,11 @@ itself only hands the two pipe ends to the child):
 
 A dataset in memory (not a runs folder) is written as an `.npz` (loaded with
 `allow_pickle=False`) plus a JSON header in a temporary folder the child reads.
+After a fit that installed a model, the child also exports its Q-net to ONNX for lean
+starts (`app.core.model.lean.export_qnet_for_lean`, kept only when it passes the fidelity
+check), so a desktop app running without torch swaps the new model in with ONNX Runtime.
+A failed export is logged and costs only that: the next start loads the model with torch.
+
 A child that dies without a result (a crash, `os._exit`, a segfault, killed) raises
 `TrainingCrashed` here; an ArcX error in the child is re-raised as the same class, so the
 caller shows the same line as before. Ctrl+C in the terminal reaches the child too, which
@@ -199,6 +204,8 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
             device=torch.device(job["device"]) if job.get("device") else None,
         )
         result = trainer.fit(data, Path(job["out"]) if job.get("out") else None)
+        if result.checkpoint_path is not None and result.stopped != "cancelled":
+            export_for_lean(result.checkpoint_path)
         _send(to_parent, lock, {"kind": "result", "result": result_to_dict(result)})
     except BaseException as exc:  # reported to the parent, which decides
         level = logging.DEBUG if isinstance(exc, ArcXError) else logging.ERROR
@@ -209,6 +216,23 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
         })
     finally:
         to_parent.close()
+
+
+def export_for_lean(checkpoint: Path) -> Path | None:
+    """The installed model's checked ONNX export for lean starts (needs torch: the child's
+    side); None when it is not faithful or fails, which only costs the next start torch."""
+    try:
+        from app.core.model.checkpoint import load_checkpoint
+        from app.core.model.lean import export_qnet_for_lean
+
+        model, meta = load_checkpoint(checkpoint, device="cpu")
+        out = export_qnet_for_lean(model, meta.content_sha256)
+    except Exception:
+        log.warning("could not export %s to ONNX for a lean start", checkpoint.name, exc_info=True)
+        return None
+    if out is not None:
+        log.info("exported %s to ONNX for lean starts: %s", checkpoint.name, out)
+    return out
 
 
 # --------------------------------------------------------------------------- parent
