@@ -8,9 +8,13 @@ with the fp32 eager encoder (cosine ≥ 0.99; `runtime.py` checks that before us
     compile         torch.compile (inductor); explicit only: a minute to compile per start
     ort-fp32        ONNX Runtime on the exported graph
     ort-int8        ONNX Runtime, static INT8 (QDQ, per-channel s8 weights, u8 activations,
-                    calibrated on game-like frames)
+                    calibrated on game-like frames; `Int8Recipe` names the other layouts)
     ao-int8         torch.ao FX static INT8 of the ResNet trunk (x86 backend);
                     normalisation, pooling and projection stay fp32
+    ov-int8         OpenVINO's CPU runtime on the ort-int8 graph (needs the optional
+                    `openvino` package; `providers.OpenVinoSession`)
+    ort-gpu         ONNX Runtime on the fp32 graph with the GPU device's execution
+                    provider (CUDA, MIGraphX/ROCm, DirectML: `providers.py`); GPU devices only
 
 Artifacts are cached by `runtime.py`: the ONNX files as they are, the ao path as its
 calibrated observer statistics (safetensors; quantized modules cannot be stored without
@@ -30,6 +34,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -44,8 +49,10 @@ from app.core.model.ortsession import open_session
 
 log = logging.getLogger(__name__)
 
-PathName = Literal["fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8"]
-PATH_NAMES: tuple[PathName, ...] = ("fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8")
+PathName = Literal["fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8", "ov-int8", "ort-gpu"]
+PATH_NAMES: tuple[PathName, ...] = (
+    "fp32", "channels-last", "compile", "ort-fp32", "ort-int8", "ao-int8", "ov-int8", "ort-gpu"
+)
 
 ONNX_OPSET = 17
 ONNX_INPUT = "frames"  # uint8 [B, H, W, 3]
@@ -184,7 +191,13 @@ def export_onnx(model: FrameEncoder, path: Path) -> Path:
         "dynamic_axes": {ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
     }
     has_dynamo_flag = "dynamo" in inspect.signature(torch.onnx.export).parameters
-    model = model.to("cpu").eval()
+    if next(model.parameters()).device.type != "cpu":
+        # a CPU copy (through the state dict: DirectML tensors may not deep-copy); the
+        # caller's model stays on its GPU
+        cpu_model = type(model)(cfg)
+        cpu_model.load_state_dict({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        model = cpu_model
+    model = model.eval()
     with atomic_path(path, suffix=".onnx", durable=False) as tmp, _quiet(), torch.no_grad():
         try:
             if has_dynamo_flag:
@@ -207,12 +220,21 @@ def ort_session(path: Path, threads: int) -> Any:
 
 
 class OrtBackend:
-    """ONNX Runtime on an exported (optionally quantized) encoder graph."""
+    """ONNX Runtime on an exported (optionally quantized) encoder graph.
 
-    def __init__(self, path: Path, *, name: str, threads: int = 1) -> None:
+    session: an already opened session (`providers.open_on_device` for a GPU); by
+    default a CPU session with `threads` threads. provider: the execution provider
+    that runs it (for the selection report).
+    """
+
+    def __init__(
+        self, path: Path, *, name: str, threads: int = 1, session: Any = None,
+        provider: str = "CPUExecutionProvider",
+    ) -> None:
         self.path = Path(path)
         self._name = name
-        self.session = ort_session(self.path, threads)
+        self.provider = provider
+        self.session = session if session is not None else ort_session(self.path, threads)
 
     @property
     def name(self) -> str:
@@ -221,6 +243,24 @@ class OrtBackend:
     def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
         out = self.session.run([ONNX_OUTPUT], {ONNX_INPUT: _as_batch(frames)})[0]
         return np.asarray(out, dtype=np.float32)
+
+
+class OpenVinoBackend:
+    """OpenVINO's CPU runtime on an exported encoder graph (`ov-int8`: the ort-int8 QDQ graph)."""
+
+    def __init__(self, path: Path, *, name: str = "ov-int8", threads: int = 1) -> None:
+        from app.core.model.providers import OpenVinoSession
+
+        self.path = Path(path)
+        self._name = name
+        self.session = OpenVinoSession(self.path, threads)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def encode(self, frames: NDArray[np.uint8]) -> NDArray[np.float32]:
+        return self.session.run(_as_batch(frames))  # type: ignore[no-any-return]
 
 
 class _CalibrationReader:
@@ -241,13 +281,43 @@ class _CalibrationReader:
         self._i = 0
 
 
-def quantize_onnx_int8(fp32_path: Path, out_path: Path, calibration: NDArray[np.uint8]) -> Path:
+@dataclass(frozen=True)
+class Int8Recipe:
+    """How `quantize_onnx_int8` lays the INT8 graph out (onnxruntime's static quantizer's knobs).
+
+    The default is the shipped `ort-int8` path; the others are what `benchmarks/encoders.py`
+    measures beside it.
+    """
+
+    quant_format: Literal["qdq", "qoperator"] = "qdq"
+    """QDQ (Quantize/DequantizeLinear pairs the runtime fuses) or QOperator (QLinearConv …)"""
+    per_channel: bool = True
+    """one weight scale per output channel (else one per tensor)"""
+    activations: Literal["u8", "s8"] = "u8"
+    """activation type: u8·s8 is the fast x86 kernel; s8 activations were 2× slower here"""
+    weights: Literal["s8", "u8"] = "s8"
+    """weight type: u8·u8 avoids the AVX2 u8·s8 kernel's int16 saturation, at a cost"""
+    reduce_range: bool = False
+    """7-bit weights: the quantizer's remedy for that saturation on AVX2 / non-VNNI AVX-512"""
+
+    @property
+    def tag(self) -> str:
+        """A short name: `qdq-pc-u8s8`, `qop-pt-u8s8-rr`."""
+        fmt = "qdq" if self.quant_format == "qdq" else "qop"
+        scope = "pc" if self.per_channel else "pt"
+        return f"{fmt}-{scope}-{self.activations}{self.weights}" + ("-rr" if self.reduce_range else "")
+
+
+def quantize_onnx_int8(
+    fp32_path: Path, out_path: Path, calibration: NDArray[np.uint8], recipe: Int8Recipe | None = None
+) -> Path:
     """Static INT8 quantization of an exported encoder with onnxruntime.
 
-    QDQ format, per-channel int8 weights, uint8 activations (the fast u8·s8 kernels on
-    x86; s8 activations were 2× slower here), MinMax ranges from `calibration` frames
+    By default (`Int8Recipe()`): QDQ format, per-channel int8 weights, uint8 activations
+    (the fast u8·s8 kernels on x86), MinMax ranges from `calibration` frames
     [N, H, W, 3] uint8. Written atomically.
     """
+    recipe = recipe or Int8Recipe()
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -270,10 +340,11 @@ def quantize_onnx_int8(fp32_path: Path, out_path: Path, calibration: NDArray[np.
                 str(pre),
                 str(tmp_out),
                 Reader(_as_batch(calibration)),
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
+                quant_format=QuantFormat.QDQ if recipe.quant_format == "qdq" else QuantFormat.QOperator,
+                per_channel=recipe.per_channel,
+                reduce_range=recipe.reduce_range,
+                activation_type=QuantType.QUInt8 if recipe.activations == "u8" else QuantType.QInt8,
+                weight_type=QuantType.QInt8 if recipe.weights == "s8" else QuantType.QUInt8,
                 calibrate_method=CalibrationMethod.MinMax,
             )
         os.replace(tmp_out, out_path)

@@ -1,10 +1,20 @@
 """Choose how to run the encoder on this machine, at start-up, with a quick self-check.
 
 `select_encoder(model, preference="auto")` returns an `EncoderBackend` (see `fast.py`)
-and an `EncoderSelection` report. On a GPU the answer is the fp32 eager encoder on
-that device. On the CPU, with `auto`:
+and an `EncoderSelection` report.
 
-1. the INT8 paths (`ort-int8`, `ao-int8`) are built — once per encoder id, cached under
+On a GPU device (CUDA, ROCm, DirectML), with `auto` or `ort-gpu`, the fp32 ONNX graph is
+run by ONNX Runtime with that device's execution provider (`providers.py`: CUDA needs
+onnxruntime-gpu, DirectML onnxruntime-directml) and checked like the CPU paths below; it
+is used unless the torch fp32 eager encoder on the same device is more than 15 % faster
+(on DirectML it is used whenever it passes: torch-directml is kept for training only).
+A missing or failing provider is logged and leaves the fp32 eager encoder on the device.
+Other preferences on a GPU give the fp32 eager encoder there.
+
+On the CPU, with `auto`:
+
+1. the INT8 paths (`ort-int8`, `ao-int8`, and `ov-int8` where the optional `openvino`
+   package is installed) are built — once per encoder id, cached under
    `paths.cache_dir()/encoders/<encoder_id>_<H>x<W>_v<N>/` — and each one encodes the
    self-check frames;
 2. a path is **accepted** only when every one of its latents has cosine ≥ 0.99 with the
@@ -17,7 +27,7 @@ that device. On the CPU, with `auto`:
    tried, then the fp32 eager encoder is used.
 
 An explicit preference (`fp32`, `channels-last`, `compile`, `ort-fp32`, `ort-int8`,
-`ao-int8`) is built and checked the same way; if it fails the check, fp32 is used and
+`ao-int8`, `ov-int8`) is built and checked the same way; if it fails the check, fp32 is used and
 the report says why. The chosen path's name is what runs record as `encoder_path`.
 
 Self-check and calibration frames are game-like: half of them come from the caller's
@@ -52,12 +62,14 @@ from app.core.model.fast import (
     AoInt8Backend,
     CompiledBackend,
     EncoderBackend,
+    OpenVinoBackend,
     OrtBackend,
     TorchBackend,
     calibrate_ao_int8,
     export_onnx,
     quantize_onnx_int8,
 )
+from app.core.model.providers import ProviderUnavailableError, open_on_device
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +85,7 @@ N_BASELINE_TIMED = 2
 """fp32 eager encodes timed at start-up (after one untimed warm-up)."""
 ORT_TIE_MARGIN = 0.15
 """ONNX Runtime is kept unless another path is this much faster."""
-INT8_PATHS: tuple[str, ...] = ("ort-int8", "ao-int8")
+INT8_PATHS: tuple[str, ...] = ("ort-int8", "ao-int8", "ov-int8")
 
 Progress = Callable[[str], None]
 
@@ -123,6 +135,8 @@ class EncoderSelection:
     """torch device of the encoder"""
     cache_dir: str | None
     """where the built artifacts are kept"""
+    provider: str | None = None
+    """the ONNX Runtime execution provider of the chosen path (None: not an ONNX Runtime path)"""
 
     @property
     def chosen_check(self) -> PathCheck | None:
@@ -238,7 +252,9 @@ def _build(
     if name == "compile":
         progress("compiling the encoder with torch.compile (about a minute)")
         return CompiledBackend(model), "compiled"
-    if name in ("ort-fp32", "ort-int8"):
+    if name in ("ort-fp32", "ort-int8", "ov-int8", "ort-gpu"):
+        if name == "ov-int8":
+            import openvino  # noqa: F401  (ImportError: the path is not available)
         fp32 = cache / "encoder_fp32.onnx"
         origin = "cached"
         if not fp32.is_file():
@@ -247,11 +263,17 @@ def _build(
             origin = "built"
         if name == "ort-fp32":
             return OrtBackend(fp32, name=name, threads=threads), origin
+        if name == "ort-gpu":
+            kind, index = device_kind(next(model.parameters()).device)
+            opened = open_on_device(fp32, kind, index, threads=threads, allow_cpu=False)
+            return OrtBackend(fp32, name=name, session=opened.session, provider=opened.choice.provider), origin
         int8 = cache / "encoder_int8.onnx"
         if not int8.is_file():
             progress("quantizing the encoder to INT8 with ONNX Runtime (once per encoder, ~30 s)")
             quantize_onnx_int8(fp32, int8, _calibration(model, game))
             origin = "built"
+        if name == "ov-int8":
+            return OpenVinoBackend(int8, name=name, threads=threads), origin
         return OrtBackend(int8, name=name, threads=threads), origin
     if name == "ao-int8":
         from app.core.model.checkpoint import read_tensors, write_tensors
@@ -268,6 +290,11 @@ def _build(
 
 
 def _artifacts(name: str, cache: Path) -> list[Path]:
+    """The cached files a failing path deletes before its one rebuild.
+
+    ov-int8 and ort-gpu run the graphs of ort-int8 and ort-fp32 and delete nothing: a
+    runtime or provider that fails on a good graph must not cost the other paths theirs
+    (a corrupt graph is rebuilt by the path that owns it)."""
     return {
         "ort-fp32": [cache / "encoder_fp32.onnx"],
         "ort-int8": [cache / "encoder_int8.onnx"],
@@ -300,6 +327,9 @@ def _try_path(
             cos, ms = _measure(backend, frames, ref)
         except ImportError as exc:
             return None, PathCheck(name, False, None, None, f"not available: {exc}")
+        except ProviderUnavailableError as exc:  # logged: the player's GPU is not used by it
+            log.warning("encoder path %s is not available: %s", name, exc)
+            return None, PathCheck(name, False, None, None, f"not available: {exc}")
         except Exception as exc:  # an exporter/quantizer/runtime failure rejects the path only
             log.warning("encoder path %s failed: %s", name, exc)
             if attempt == 1 and any(p.exists() for p in _artifacts(name, cache)):
@@ -328,6 +358,35 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def device_kind(device: torch.device) -> tuple[str, int]:
+    """(kind, index) of a torch device in `device.py`'s names: cuda, rocm, directml or cpu."""
+    index = device.index or 0
+    if device.type == "cuda":
+        return ("rocm" if getattr(torch.version, "hip", None) else "cuda"), index
+    if device.type == "privateuseone":  # torch-directml
+        return "directml", index
+    return "cpu", 0
+
+
+def keep_gpu_ort(kind: str, ort_ms: float, eager_ms: float) -> bool:
+    """Whether a faithful ort-gpu path is used rather than torch fp32 eager on the same GPU.
+
+    Always on DirectML (torch-directml is for training only); elsewhere unless torch is
+    more than ORT_TIE_MARGIN faster (ONNX Runtime lets the next start skip torch)."""
+    return kind == "directml" or eager_ms >= (1 - ORT_TIE_MARGIN) * ort_ms
+
+
+def _time_eager(eager: EncoderBackend, frames: NDArray[np.uint8]) -> float:
+    """Median ms of N_BASELINE_TIMED single-frame fp32 eager encodes after one warm-up."""
+    eager.encode(frames[:1])
+    times = []
+    for f in frames[:N_BASELINE_TIMED]:
+        t0 = time.perf_counter()
+        eager.encode(f[None])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times)
 
 
 def default_threads() -> int:
@@ -368,12 +427,17 @@ def _select(
     if preference != "auto" and preference not in PATH_NAMES:
         raise ValueError(f"unknown encoder path '{preference}'; choose one of auto, {', '.join(PATH_NAMES)}")
     device = next(model.parameters()).device
-    if device.type != "cpu":
-        note = "" if preference in ("auto", "fp32") else f" ({preference} is a CPU path)"
+    kind, _ = device_kind(device)
+    if kind != "cpu":
+        if preference in ("auto", "ort-gpu"):
+            return _select_gpu(model, kind, threads, cache_root, say, game)
+        note = "" if preference == "fp32" else f" ({preference} is a CPU path)"
         selection = EncoderSelection(
             "fp32", f"fp32 eager on {device}{note}", None, (), threads, str(device), None
         )
         return TorchBackend(model), selection
+    if preference == "ort-gpu":
+        raise ValueError("the ort-gpu encoder path needs a GPU device (this encoder is on the CPU)")
 
     if preference == "fp32":  # the reference itself: nothing to build or check
         return TorchBackend(model), EncoderSelection(
@@ -386,16 +450,7 @@ def _select(
 
     # The fp32 eager encoder: the reference, and the time to beat.
     eager = TorchBackend(model)
-    if fresh_baseline is not None:
-        baseline_ms = fresh_baseline
-    else:
-        eager.encode(frames[:1])
-        times = []
-        for f in frames[:N_BASELINE_TIMED]:
-            t0 = time.perf_counter()
-            eager.encode(f[None])
-            times.append((time.perf_counter() - t0) * 1000.0)
-        baseline_ms = statistics.median(times)
+    baseline_ms = fresh_baseline if fresh_baseline is not None else _time_eager(eager, frames)
     fp32_check = PathCheck("fp32", True, 1.0, baseline_ms, "reference")
 
     tiers: list[tuple[str, ...]] = [(preference,)] if preference != "auto" else [INT8_PATHS, ("ort-fp32",)]
@@ -424,10 +479,41 @@ def _select(
                 f"{best}: {check.ms_per_frame:.0f} ms/frame vs {baseline_ms:.0f} ms fp32 eager "
                 f"({baseline_ms / max(ms(best), 1e-9):.1f}×), cosine ≥ {check.cosine_min:.4f}"
             )
+            provider = getattr(accepted[best][0], "provider", None)
             return accepted[best][0], EncoderSelection(
-                best, reason, baseline_ms, tuple(checks), threads, "cpu", str(cache)
+                best, reason, baseline_ms, tuple(checks), threads, "cpu", str(cache), provider
             )
     else:
         why = "; ".join(f"{c.name}: {c.note}" for c in checks if not c.accepted)
         reason = f"fp32 eager (no faster path passed the self-check: {why})"
     return eager, EncoderSelection("fp32", reason, baseline_ms, tuple(checks), threads, "cpu", str(cache))
+
+
+def _select_gpu(
+    model: FrameEncoder, kind: str, threads: int, cache_root: Path | None, say: Progress,
+    game: FrameMaker | None,
+) -> tuple[EncoderBackend, EncoderSelection]:
+    """On a GPU device: ort-gpu (the fp32 graph on the device's provider) or fp32 eager there."""
+    device = next(model.parameters()).device
+    cache = encoder_cache_dir(model, cache_root)
+    frames, ref, fresh_baseline = reference_set(model, cache, say, game)
+    eager = TorchBackend(model)
+    baseline_ms = fresh_baseline if fresh_baseline is not None else _time_eager(eager, frames)
+    backend, check = _try_path("ort-gpu", model, cache, threads, frames, ref, say, game)
+    checks = (check, PathCheck("fp32", True, 1.0, baseline_ms, "reference"))
+    if backend is not None and check.ms_per_frame is not None:
+        provider = getattr(backend, "provider", None)
+        if keep_gpu_ort(kind, check.ms_per_frame, baseline_ms):
+            reason = (
+                f"ort-gpu: ONNX Runtime {provider} on {device}, {check.ms_per_frame:.1f} ms/frame vs "
+                f"{baseline_ms:.1f} ms torch fp32 eager, cosine ≥ {check.cosine_min:.4f}"
+            )
+            return backend, EncoderSelection(
+                "ort-gpu", reason, baseline_ms, checks, threads, str(device), str(cache), provider
+            )
+        why = f"ort-gpu ({provider}) took {check.ms_per_frame:.1f} ms/frame, torch {baseline_ms:.1f} ms"
+    else:
+        why = f"ort-gpu: {check.note}"
+    return eager, EncoderSelection(
+        "fp32", f"fp32 eager on {device} ({why})", baseline_ms, checks, threads, str(device), str(cache)
+    )

@@ -11,6 +11,7 @@ from app.core.capture.synthetic import hud_frames
 from app.core.model.encoder import EncoderConfig, load_encoder
 from app.core.model.fast import (
     AoInt8Backend,
+    Int8Recipe,
     OrtBackend,
     TorchBackend,
     calibrate_ao_int8,
@@ -85,3 +86,44 @@ def test_ao_int8_from_stored_observers(encoder, frames, reference, tmp_path: Pat
     assert cosine_rows(z, reference).min() >= FAITHFUL_COSINE
     with pytest.raises(ValueError, match="do not fit"):
         AoInt8Backend(encoder, {"activation_post_process_999.min_val": loaded[next(iter(loaded))]})
+
+
+def test_int8_recipe_tags() -> None:
+    assert Int8Recipe().tag == "qdq-pc-u8s8"  # the shipped ort-int8 layout
+    assert Int8Recipe(quant_format="qoperator", per_channel=False, reduce_range=True).tag == "qop-pt-u8s8-rr"
+    assert Int8Recipe(activations="s8").tag == "qdq-pc-s8s8" and Int8Recipe(weights="u8").tag == "qdq-pc-u8u8"
+
+
+def test_other_int8_layouts_are_what_they_say_and_stay_faithful(encoder, frames, reference, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    fp32 = export_onnx(encoder, tmp_path / "enc.onnx")
+    calib = hud_frames(8, width=112, height=64, seed=9)
+    qop = quantize_onnx_int8(fp32, tmp_path / "qop.onnx", calib, Int8Recipe(quant_format="qoperator"))
+    ops = {n.op_type for n in onnx.load(str(qop)).graph.node}
+    assert "QLinearConv" in ops and "Conv" not in ops and "DequantizeLinear" in ops  # the output is fp32
+    qdq = quantize_onnx_int8(fp32, tmp_path / "u8u8.onnx", calib, Int8Recipe(weights="u8", per_channel=False))
+    model = onnx.load(str(qdq))
+    weights = {i.name: i for i in model.graph.initializer}
+    conv_w = [weights[n.input[0]] for n in model.graph.node
+              if n.op_type == "DequantizeLinear" and n.input[0] in weights and len(weights[n.input[0]].dims) == 4]
+    assert conv_w and all(w.data_type == onnx.TensorProto.UINT8 for w in conv_w)  # u8 weights, as asked
+    for path in (qop, qdq):
+        z = OrtBackend(path, name="ort-int8").encode(frames)
+        assert cosine_rows(z, reference).min() >= FAITHFUL_COSINE
+
+
+def test_openvino_on_the_int8_graph_is_faithful(encoder, frames, reference, tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnxruntime")
+    from app.core.model.fast import OpenVinoBackend
+
+    fp32 = export_onnx(encoder, tmp_path / "enc.onnx")
+    int8 = quantize_onnx_int8(fp32, tmp_path / "int8.onnx", hud_frames(8, width=112, height=64, seed=9))
+    backend = OpenVinoBackend(int8, threads=1)
+    assert backend.name == "ov-int8"
+    z = backend.encode(frames)
+    assert z.shape == reference.shape and z.dtype == np.float32
+    assert cosine_rows(z, reference).min() >= FAITHFUL_COSINE
+    np.testing.assert_array_equal(backend.encode(frames[0]), backend.encode(frames[:1]))  # one frame = batch of 1

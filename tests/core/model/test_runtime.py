@@ -165,3 +165,105 @@ def test_a_corrupt_cached_model_is_rebuilt(encoder, tmp_path: Path) -> None:
     check = {c.name: c for c in again.checks}["ort-int8"]
     assert check.accepted and check.note == "built"
     assert int8.stat().st_size > 1000
+
+
+# ------------------------------------------------------------------- GPU devices (fakes)
+
+
+def test_device_kinds_of_torch_devices() -> None:
+    import torch
+
+    assert runtime.device_kind(torch.device("cpu")) == ("cpu", 0)
+    assert runtime.device_kind(torch.device("privateuseone", 1)) == ("directml", 1)
+    expected = "rocm" if getattr(torch.version, "hip", None) else "cuda"
+    assert runtime.device_kind(torch.device("cuda", 2)) == (expected, 2)
+
+
+def test_torch_must_be_clearly_faster_to_replace_onnx_runtime_on_a_gpu() -> None:
+    assert runtime.keep_gpu_ort("cuda", ort_ms=10.0, eager_ms=9.0)  # torch 10 % faster: ORT stays
+    assert not runtime.keep_gpu_ort("cuda", ort_ms=10.0, eager_ms=8.0)  # 20 % faster: torch
+    assert runtime.keep_gpu_ort("directml", ort_ms=10.0, eager_ms=1.0)  # torch-directml: training only
+
+
+def _on_gpu(monkeypatch: pytest.MonkeyPatch, kind: str, *available: str) -> object:
+    """The encoder (on the CPU) is treated as being on a `kind` GPU; onnxruntime has `available`."""
+    import sys
+
+    from tests.core.model.fakeort import FakeOrt
+
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr(runtime, "device_kind", lambda device: (kind, 0))
+    ort = FakeOrt((*available, "CPUExecutionProvider"))
+    monkeypatch.setitem(sys.modules, "onnxruntime", ort)
+    return ort
+
+
+def test_a_gpu_device_runs_the_checked_onnx_graph_on_its_provider(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ort = _on_gpu(monkeypatch, "directml", "DmlExecutionProvider")
+    backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path)
+    assert sel.chosen == "ort-gpu" == backend.name and sel.provider == "DmlExecutionProvider"
+    assert "DmlExecutionProvider" in sel.reason and sel.baseline_ms is not None
+    check = {c.name: c for c in sel.checks}["ort-gpu"]
+    assert check.accepted and check.cosine_min is not None and check.cosine_min >= FAITHFUL_COSINE
+    assert [p[0] for p, _ in ort.opened] == [("DmlExecutionProvider", {"device_id": "0"})]  # type: ignore[attr-defined]
+    frames = game_like_frames(2, height=SMALL.height, width=SMALL.width, seed=11)
+    reference = TorchBackend(encoder).encode(frames)
+    assert runtime.cosine_rows(backend.encode(frames), reference).min() >= FAITHFUL_COSINE
+    assert (Path(sel.cache_dir or "") / "encoder_fp32.onnx").is_file()
+
+
+def test_a_gpu_without_its_onnxruntime_package_keeps_torch_and_says_why(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    _on_gpu(monkeypatch, "cuda")  # the CPU-only onnxruntime package
+    with caplog.at_level(logging.WARNING, logger="app.core.model.runtime"):
+        backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path)
+    assert sel.chosen == "fp32" and isinstance(backend, TorchBackend) and sel.provider is None
+    check = {c.name: c for c in sel.checks}["ort-gpu"]
+    assert not check.accepted and check.note.startswith("not available") and "onnxruntime-gpu" in check.note
+    assert "onnxruntime-gpu" in sel.reason
+    assert any("onnxruntime-gpu" in r.getMessage() for r in caplog.records)
+    assert (Path(sel.cache_dir or "") / "encoder_fp32.onnx").is_file()  # the graph is kept for the next try
+
+
+def test_a_gpu_asked_for_a_cpu_path_runs_fp32_eager_there(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _on_gpu(monkeypatch, "cuda", "CUDAExecutionProvider")
+    backend, sel = select_encoder(encoder, preference="ort-int8", threads=1, cache_root=tmp_path)
+    assert sel.chosen == "fp32" and "is a CPU path" in sel.reason and not any(tmp_path.iterdir())
+
+
+def test_ort_gpu_on_a_cpu_encoder_is_refused(encoder, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="needs a GPU"):
+        select_encoder(encoder, preference="ort-gpu", cache_root=tmp_path)
+
+
+# --------------------------------------------------------------------------- OpenVINO
+
+
+def test_ov_int8_is_checked_against_fp32(encoder, tmp_path: Path) -> None:
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnxruntime")
+    backend, sel = select_encoder(encoder, preference="ov-int8", threads=1, cache_root=tmp_path)
+    check = {c.name: c for c in sel.checks}["ov-int8"]
+    assert check.accepted and check.cosine_min is not None and check.cosine_min >= FAITHFUL_COSINE
+    assert sel.chosen in ("ov-int8", "fp32")  # fp32 only if it did not beat fp32 eager here
+    assert (Path(sel.cache_dir or "") / "encoder_int8.onnx").is_file()  # the graph ort-int8 runs
+
+
+def test_without_openvino_ov_int8_is_not_available_and_auto_goes_on(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino → ImportError
+    _, sel = select_encoder(encoder, threads=1, cache_root=tmp_path)
+    notes = {c.name: c for c in sel.checks}
+    assert notes["ov-int8"].note.startswith("not available") and notes["ort-int8"].accepted
+    assert sel.chosen != "ov-int8"
