@@ -24,6 +24,8 @@ EXTRACT_COLOUR = "#ff8a55"
 CLOSE_CALL_COLOUR = "#ffd24d"
 WARMING_COLOUR = "#9fb6cf"
 NO_MODEL_COLOUR = "#86b4ff"
+LEARNING_COLOUR = NO_MODEL_COLOUR
+"""the demo's "learning…" panel: no model yet, one is being trained"""
 CAPTURE_LOST_COLOUR = "#ff6b78"
 SCREEN_PAUSED_COLOUR = "#ffb020"
 """amber: the picture is black or unchanged (a pause, a loading screen), not lost"""
@@ -320,6 +322,8 @@ def overlay_view(
     compact: bool = False,
     unit: str = "",
     mark_key: str = DEFAULT_MARK_KEY,
+    learning: str = "",
+    learning_headline: str = "LEARNING…",
 ) -> OverlayView:
     """The texts and colours for one state of the overlay.
 
@@ -330,7 +334,20 @@ def overlay_view(
     estimate: the latest EV tick; used in LIVE (and in WARMING when one is available,
         drawn dimmed). Its own `risk` wins over `risk` when present.
     message: the reason the engine gave for a capture state.
+    learning: how far a model being trained for this session has got ("recording raids
+        5/13"); while there is no model (IDLE, NO_MODEL) the panel says `learning_headline`
+        with it.
     """
+    if learning and mode in LEARNING_MODES:
+        return OverlayView(
+            learning_headline,
+            LEARNING_COLOUR,
+            learning,
+            risk_text(risk),
+            recording,
+            hint="the advice starts once the model is trained",
+            compact=compact,
+        )
     view = _full_view(
         mode,
         estimate,
@@ -483,6 +500,9 @@ _KEEPS_ESTIMATE = (
     OverlayMode.SCREEN_UNCHANGED,
     OverlayMode.SCREEN_BLACK,
 )
+LEARNING_MODES = frozenset({OverlayMode.IDLE, OverlayMode.NO_MODEL})
+"""modes without a model in which a `learning` note replaces the panel (capture problems
+still show: they need the player)"""
 PAUSED_MODES = frozenset(
     {OverlayMode.CAPTURE_LOST, OverlayMode.SCREEN_UNCHANGED, OverlayMode.SCREEN_BLACK}
 )
@@ -511,6 +531,10 @@ class OverlayState:
     """what the numbers are counted in (`OverlaySettings.unit`)"""
     mark_key: str = DEFAULT_MARK_KEY
     """the mark-extracting hotkey, named in the compact hint"""
+    learning: str = ""
+    """how far the model being trained has got ("" when none is: see `overlay_view`)"""
+    learning_headline: str = "LEARNING…"
+    """the headline shown with `learning`"""
 
     def with_estimate(self, estimate: EVEstimate) -> OverlayState:
         """A new EV tick: LIVE, or WARMING while the history window fills."""
@@ -533,5 +557,7 @@ class OverlayState:
             compact=self.compact,
             unit=self.unit,
             mark_key=self.mark_key,
+            learning=self.learning,
+            learning_headline=self.learning_headline,
         )
         return replace(view, banner=self.banner) if self.banner else view

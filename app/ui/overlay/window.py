@@ -121,6 +121,11 @@ class OverlayWindow(QWidget):
         """Short feedback instead of the detail line ("" clears it)."""
         self._set_state(replace(self._state, banner=text))
 
+    def set_learning(self, text: str, headline: str = "LEARNING…") -> None:
+        """How far the model being trained has got, under `headline`; "" when none is
+        (the demo: `app.ui.demo`)."""
+        self._set_state(replace(self._state, learning=text, learning_headline=headline))
+
     def set_mark_key(self, key: str) -> None:
         self._set_state(replace(self._state, mark_key=key.upper()))
 
