@@ -13,8 +13,8 @@ Other preferences on a GPU give the fp32 eager encoder there.
 
 On the CPU, with `auto`:
 
-1. the INT8 paths (`ort-int8`, `ao-int8`, and `ov-int8` where the optional `openvino`
-   package is installed) are built — once per encoder id, cached under
+1. the INT8 paths (`ort-int8`, `ao-int8`; see `INT8_PATHS` for `ov-int8`) are built —
+   once per encoder id, cached under
    `paths.cache_dir()/encoders/<encoder_id>_<H>x<W>_v<N>/` — and each one encodes the
    self-check frames;
 2. a path is **accepted** only when every one of its latents has cosine ≥ 0.99 with the
@@ -85,7 +85,11 @@ N_BASELINE_TIMED = 2
 """fp32 eager encodes timed at start-up (after one untimed warm-up)."""
 ORT_TIE_MARGIN = 0.15
 """ONNX Runtime is kept unless another path is this much faster."""
-INT8_PATHS: tuple[str, ...] = ("ort-int8", "ao-int8", "ov-int8")
+INT8_PATHS: tuple[str, ...] = ("ort-int8", "ao-int8")
+"""The INT8 paths `auto` tries. ov-int8 is not among them yet: it measured 1.2× less CPU
+than ort-int8 here (benchmarks/encoders.py), but the lean start (`lean.py`) runs only
+ONNX Runtime graphs, so choosing it would bring torch back into every live start. It is
+an explicit choice (`encoder_path = "ov-int8"`) until the lean start can run it."""
 
 Progress = Callable[[str], None]
 

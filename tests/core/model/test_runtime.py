@@ -87,6 +87,7 @@ def test_auto_builds_checks_and_caches(encoder, tmp_path: Path) -> None:
     backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path, progress=messages.append)
     by_name = {c.name: c for c in sel.checks}
     assert {"ort-int8", "ao-int8", "fp32"} <= set(by_name)
+    assert "ov-int8" not in by_name  # explicit only, while the lean start runs ONNX Runtime graphs only
     for name in ("ort-int8", "ao-int8"):
         c = by_name[name]
         assert c.accepted and c.cosine_min is not None and c.cosine_min >= FAITHFUL_COSINE
@@ -256,14 +257,12 @@ def test_ov_int8_is_checked_against_fp32(encoder, tmp_path: Path) -> None:
     assert (Path(sel.cache_dir or "") / "encoder_int8.onnx").is_file()  # the graph ort-int8 runs
 
 
-def test_without_openvino_ov_int8_is_not_available_and_auto_goes_on(
-    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_openvino_ov_int8_is_not_available(encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
     pytest.importorskip("onnxruntime")
     monkeypatch.setitem(sys.modules, "openvino", None)  # import openvino → ImportError
-    _, sel = select_encoder(encoder, threads=1, cache_root=tmp_path)
-    notes = {c.name: c for c in sel.checks}
-    assert notes["ov-int8"].note.startswith("not available") and notes["ort-int8"].accepted
-    assert sel.chosen != "ov-int8"
+    backend, sel = select_encoder(encoder, preference="ov-int8", threads=1, cache_root=tmp_path)
+    check = {c.name: c for c in sel.checks}["ov-int8"]
+    assert check.note.startswith("not available") and not check.accepted
+    assert sel.chosen == "fp32" and isinstance(backend, TorchBackend)
