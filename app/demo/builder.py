@@ -350,6 +350,7 @@ def build(
         Trainer(cfg.train, cancel=stop).fit(
             training_set(root / "train", window=cfg.train.window, branches=True), assisted
         )
+    _export_for_lean(model_path)
     t_train = time.perf_counter() - t0
     if ev.model is not None:
         ev.model(training, encoder_id)
@@ -385,6 +386,16 @@ def build(
     say("score", 1, 1)
     if ev.report is not None:
         ev.report(text)
+
+
+def _export_for_lean(model: Path) -> None:
+    """The model's checked ONNX export, so a lean (torch-free) demo app swaps it in
+    without torch, as the training child does for the training dialog (best effort)."""
+    try:
+        from app.core.training.child import export_for_lean
+    except ImportError:  # an older core without lean starts
+        return
+    export_for_lean(model)
 
 
 # ------------------------------------------------------------------------- the child
