@@ -114,12 +114,16 @@ class DemoBuildWorker(StoppableWorker):
     report = pyqtSignal(str)
 
     def __init__(
-        self, root: Path, config: DemoConfig, *, plot: Path | None = None, parent: QObject | None = None
+        self, root: Path, config: DemoConfig, *, plot: Path | None = None, encoder: str | None = None,
+        parent: QObject | None = None,
     ) -> None:
+        """encoder: a "module:function" encoder factory for the build (tests;
+        `builder.resolve_encoder_factory`), None for the demo's own."""
         super().__init__(parent)
         self.root = Path(root)
         self.config = config
         self.plot = plot
+        self.encoder = encoder
         self.child_pid: int | None = None
         """the build process's id once it started"""
 
@@ -133,7 +137,7 @@ class DemoBuildWorker(StoppableWorker):
         try:
             builder.build_in_child(
                 self.root, self.config, events=events, cancel=self._stop, plot=self.plot,
-                on_started=lambda pid: setattr(self, "child_pid", pid),
+                on_started=lambda pid: setattr(self, "child_pid", pid), encoder=self.encoder,
             )
         except builder.BuildCancelled:
             log.info("demo build cancelled")
