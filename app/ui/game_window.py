@@ -47,8 +47,8 @@ def frame_image(frame: NDArray[np.uint8]) -> QImage:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
     h, w, _ = frame.shape
-    data = np.ascontiguousarray(frame)
-    return QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    data = np.ascontiguousarray(frame).tobytes()  # QImage borrows the buffer: copy() below owns it
+    return QImage(data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class DemoRuns:
