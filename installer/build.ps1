@@ -3,22 +3,25 @@
     Build the ArcX Windows installer: encoder weights, PyInstaller, frozen self-test, Inno Setup.
 
 .DESCRIPTION
-    Run from a PowerShell prompt on a Windows build machine with internet, in the Python
-    environment that has ArcX's dependencies and the build extra:
+    Run from a PowerShell prompt on a Windows build machine with internet, in a fresh
+    virtual environment of a Python that has a lock (3.10-3.14, installer\locks\):
 
-        py -3.11 -m venv .venv-build; .venv-build\Scripts\Activate.ps1      # DirectML: Python 3.10-3.12
-        pip install -e ".[build]"                                          # the build tools
-        installer\build.ps1                                                # → dist\ArcX-<v>-win64-setup.exe
+        py -3.12 -m venv .venv-build; .venv-build\Scripts\Activate.ps1
+        installer\build.ps1                       # CPU + DirectML → dist\ArcX-<v>-win64-setup.exe
+        installer\build.ps1 -Flavour cuda         # CUDA           → dist\ArcX-<v>-win64-cuda-setup.exe
 
-    The CPU flavour's runtime packages come from the lock for that Python
-    (installer\locks\win-cpu-directml-py<3.x>.txt, or win-cpu-py3.13.txt: no DirectML),
-    installed first with `pip install -r` and then ArcX itself with --no-deps, so every
-    build ships the same versions (torch 2.4.1 + torch-directml 0.2.5 where DirectML is in).
-    Regenerate the locks with `python installer\locks.py` after changing pyproject.toml.
-
-    For the CUDA flavour, use an environment with a CUDA torch
-    (pip install torch torchvision --index-url https://download.pytorch.org/whl/cu124)
-    and run `installer\build.ps1 -Flavour cuda`.
+    The packages come from the flavour's lock for that Python, so every build of a version
+    ships the same files: installer\locks\win-cpu-directml-py<3.x>.txt (-Flavour cpu) or
+    win-cuda-py<3.x>.txt (-Flavour cuda), installed with `pip install --require-hashes
+    --only-binary :all: -r`, then ArcX itself with --no-deps. The locks carry PyInstaller
+    too (the `build` extra). The CPU + DirectML locks have PyPI's CPU torch and
+    onnxruntime-directml (DirectML inference on any DirectX 12 GPU); on Python 3.10-3.12
+    also torch-directml 0.2.5 with the torch 2.4.1 it pins (DirectML training). The CUDA
+    locks have torch from https://download.pytorch.org/whl/cu128 (named in the lock) and
+    onnxruntime-gpu. Another ONNX Runtime package already in the environment is removed
+    first: they all install the same `onnxruntime` module.
+    No lock for this flavour and Python: the build stops and says which Pythons have one.
+    Refresh the locks with `python installer\locks.py` after changing pyproject.toml.
 
     Steps, in order; any failure stops the build:
       1. read the version from app\__init__.py (the only place it is written);
@@ -85,30 +88,55 @@ if ($LASTEXITCODE -ne 0 -or -not $Version) { throw "cannot import app with $Pyth
 $nums = @([regex]::Matches(($Version -split "[^0-9.]")[0], "\d+") | ForEach-Object { $_.Value })
 while ($nums.Count -lt 4) { $nums += "0" }
 $NumericVersion = ($nums[0..3] -join ".")
-if ($Flavour -eq "cpu") {
-    # The locked runtime packages for this Python (installer\locks.py writes them).
-    $PyVer = (& $Python -c "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')").Trim()
-    $Lock = "installer\locks\win-cpu-directml-py$PyVer.txt"
-    if (-not (Test-Path $Lock)) { $Lock = "installer\locks\win-cpu-py$PyVer.txt" }
-    if (-not (Test-Path $Lock)) { throw "no lock for Python $PyVer in installer\locks (supported: 3.10-3.13)" }
-    Invoke-Native "locked packages ($Lock)" $Python @("-m", "pip", "install", "-r", $Lock)
-    Invoke-Native "ArcX itself (no deps: the lock has them)" $Python @("-m", "pip", "install", "--no-deps", "-e", ".")
+# The locked packages for this flavour and Python (installer\locks.py writes them).
+$LockFlavours = @{ cpu = "cpu-directml"; cuda = "cuda" }
+$PyVer = (& $Python -c "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')").Trim()
+$Lock = "installer\locks\win-$($LockFlavours[$Flavour])-py$PyVer.txt"
+if (-not (Test-Path $Lock)) {
+    $have = @(Get-ChildItem "installer\locks\win-$($LockFlavours[$Flavour])-py*.txt" -ErrorAction SilentlyContinue |
+        ForEach-Object { $_.BaseName -replace '^.*-py', '' })
+    $which = if ($have.Count) { "Python " + ($have -join ", ") } else { "no Python yet" }
+    throw ("no $Flavour lock for Python $PyVer ($Lock): this flavour is locked for $which. " +
+        "Build with one of those (py -3.X -m venv ...), or make the lock with " +
+        "'python installer\locks.py --flavour $($LockFlavours[$Flavour]) --python $PyVer' on a machine " +
+        "that reaches its package index.")
 }
+$LockText = Get-Content -Raw $Lock
+$OrtDists = @("onnxruntime", "onnxruntime-directml", "onnxruntime-gpu")
+$OrtLocked = @($OrtDists | Where-Object { $LockText -match "(?m)^$([regex]::Escape($_))==" })
+if ($OrtLocked.Count -ne 1) { throw "$Lock must pin exactly one of $($OrtDists -join ', ') (has: $($OrtLocked -join ', '))" }
+# Every ONNX Runtime package installs the same `onnxruntime` module: drop the others first.
+$ErrorActionPreference = "Continue"
+& $Python -m pip uninstall -y @($OrtDists | Where-Object { $_ -ne $OrtLocked[0] }) 2>$null | Out-Null
+$ErrorActionPreference = "Stop"
+Invoke-Native "locked packages ($Lock)" $Python @("-m", "pip", "install", "--require-hashes", "--only-binary", ":all:", "-r", $Lock)
+# No build isolation: the lock's setuptools builds it, nothing unlocked is downloaded.
+Invoke-Native "ArcX itself (no deps: the lock has them)" $Python @("-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", ".")
 $TorchCuda = (& $Python -c "import torch; print(torch.version.cuda)").Trim()
 Write-Host "build.ps1: ArcX $Version ($NumericVersion), flavour $Flavour, torch CUDA: $TorchCuda"
 if ($Flavour -eq "cpu" -and $TorchCuda -ne "None") {
     throw "the CPU flavour needs the CPU build of torch (PyPI's Windows wheel); this one is built for CUDA $TorchCuda"
 }
 if ($Flavour -eq "cuda" -and $TorchCuda -eq "None") {
-    throw "the CUDA flavour needs a CUDA build of torch (--index-url https://download.pytorch.org/whl/cu124)"
+    throw "the CUDA flavour needs a CUDA build of torch ($Lock should have installed one)"
 }
-if ($Flavour -eq "cpu") {
-    # Windows PowerShell turns redirected stderr into errors under "Stop": relax it here.
+# What the lock promised: the ONNX Runtime provider of the flavour, and DirectML training
+# where torch-directml is locked (Python 3.10-3.12).
+$Providers = (& $Python -c "import onnxruntime as o; print(','.join(o.get_available_providers()))").Trim()
+if ($LASTEXITCODE -ne 0) { throw "onnxruntime does not import after installing $Lock" }
+$WantProvider = if ($Flavour -eq "cuda") { "CUDAExecutionProvider" } else { "DmlExecutionProvider" }
+if (($Providers -split ",") -notcontains $WantProvider) {
+    throw "onnxruntime has no $WantProvider (it has: $Providers): is another ONNX Runtime package still installed?"
+}
+Write-Host "build.ps1: ONNX Runtime providers: $Providers"
+if ($LockText -match "(?m)^torch-directml==") {
     $ErrorActionPreference = "Continue"
     & $Python -c "import torch_directml" 2>$null | Out-Null
     $hasDml = ($LASTEXITCODE -eq 0)
     $ErrorActionPreference = "Stop"
-    if (-not $hasDml) { Write-Warning "torch-directml is not installed: this build will have no DirectML (AMD/Intel GPU) support" }
+    if (-not $hasDml) { throw "torch-directml is in $Lock but does not import: DirectML training would be missing" }
+} elseif ($Flavour -eq "cpu") {
+    Write-Host "build.ps1: no torch-directml for Python $PyVer (wheels for 3.10-3.12 only): training runs on the CPU; inference uses DirectML through ONNX Runtime"
 }
 
 # 2. Encoder weights (downloads once; verifies an existing file).

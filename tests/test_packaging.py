@@ -211,6 +211,35 @@ def test_build_ps1_runs_the_steps_in_order_and_names_the_setup() -> None:
     assert "ARCX_REQUIRE_WEIGHTS" in SPEC.read_text() and "ARCX_FLAVOUR" in SPEC.read_text()
 
 
+def test_build_ps1_installs_the_flavour_lock_of_its_python() -> None:
+    """Both flavours: the lock of the running Python, hashes required, ArcX after it with
+    --no-deps, the other ONNX Runtime packages removed first, a clear stop without a lock."""
+    sys.path.insert(0, str(ROOT / "installer"))
+    import locks
+
+    ps1 = BUILD_PS1.read_text(encoding="utf-8")
+    table = re.search(r"\$LockFlavours = @\{([^}]*)\}", ps1)
+    assert table is not None, "build.ps1 maps -Flavour to the lock names in $LockFlavours"
+    mapping = dict(re.findall(r'(\w+) = "([\w-]+)"', table.group(1)))
+    assert mapping == {f.build_flavour: f.name for f in locks.FLAVOURS}
+    assert '[ValidateSet("cpu", "cuda")]' in ps1
+    # the file name build.ps1 builds is the one locks.py writes
+    assert '"installer\\locks\\win-$($LockFlavours[$Flavour])-py$PyVer.txt"' in ps1
+    assert locks.FLAVOURS[0].lock_name("3.12") == "win-cpu-directml-py3.12.txt"
+    assert "no $Flavour lock for Python $PyVer" in ps1 and "installer\\locks.py --flavour" in ps1
+    assert ps1.index("-not (Test-Path $Lock)") < ps1.index('"--require-hashes", "--only-binary", ":all:", "-r", $Lock')
+    ort = re.search(r"\$OrtDists = @\(([^)]*)\)", ps1)
+    assert ort is not None and set(re.findall(r'"([\w-]+)"', ort.group(1))) == set(locks.ONNXRUNTIME_DISTS)
+    steps = [ps1.index("pip uninstall -y"), ps1.index('"--require-hashes"'),
+             ps1.index('"--no-deps", "--no-build-isolation", "-e", "."'), ps1.index('"installer\\fetch_weights.py"')]
+    assert steps == sorted(steps), "uninstall other ONNX Runtimes → lock → ArcX --no-deps → weights"
+    # what the lock promised is checked before PyInstaller runs
+    assert "DmlExecutionProvider" in ps1 and "CUDAExecutionProvider" in ps1
+    assert ps1.index("$WantProvider") < ps1.index('"PyInstaller", "arcx.spec"')
+    # the old CPU-only 3.13 lock and the unlocked CUDA recipe are gone
+    assert "win-cpu-py" not in ps1 and "--index-url https://download.pytorch.org" not in ps1
+
+
 def test_build_sh_is_valid_bash_and_smoke_tests_the_bundle() -> None:
     bash = shutil.which("bash")
     if bash is None:
