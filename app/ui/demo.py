@@ -171,6 +171,7 @@ class DemoSession(QObject):
         config: DemoConfig | None = None,
         plan: builder.ReusePlan | None = None,
         *,
+        window: Any | None = None,
         build_factory: BuildFactory | None = None,
         plot: Path | None = None,
         progress: bool = True,
@@ -183,6 +184,8 @@ class DemoSession(QObject):
         self.controller = running.controller
         self.overlay: OverlayWindow = running.controller.overlay
         self.engine = running.parts.engine
+        self.window = window
+        """the game window (its caption says what ArcX is doing), or None"""
         self.root = Path(root)
         self.config = config
         self.plan = plan or builder.ReusePlan(None, "")
@@ -218,13 +221,21 @@ class DemoSession(QObject):
         log.debug("%s", text)
         print(f"{MARKER} {text}", file=self.err, flush=True)
 
+    def _learning(self, text: str, headline: str = "LEARNING…") -> None:
+        """The overlay's note (and the game window's caption) while there is no model."""
+        self.overlay.set_learning(text, headline=headline)
+        if self.window is not None and hasattr(self.window, "set_activity"):
+            activity = "ArcX advising" if not text else (
+                "ArcX learning: " + text if headline == "LEARNING…" else "ArcX " + text)
+            self.window.set_activity(activity)
+
     # ------------------------------------------------------------------ start
     def start(self) -> None:
         """Show the overlay (learning, or loading the reused model) and wait for the engine."""
         if self.plan.reuse:
-            self.overlay.set_learning(learning_text("loading", 0, 0), headline=LOADING_HEADLINE)
+            self._learning(learning_text("loading", 0, 0), headline=LOADING_HEADLINE)
         else:
-            self.overlay.set_learning(learning_text("waiting", 0, 0))
+            self._learning(learning_text("waiting", 0, 0))
         self.overlay.show()
         self.overlay.raise_()
         self._warm_timer.start()
@@ -248,7 +259,7 @@ class DemoSession(QObject):
 
     def start_build(self) -> None:
         """Record and train in the background (the engine is warm: its encoder cache is built)."""
-        self.overlay.set_learning(learning_text("encoder", 0, 1))
+        self._learning(learning_text("encoder", 0, 1))
         worker = self._factory()
         worker.progress.connect(self._on_progress)
         worker.epochEnded.connect(self._on_epoch)
@@ -264,7 +275,7 @@ class DemoSession(QObject):
         eta = float(eta_s) if isinstance(eta_s, (int, float)) else None
         text = learning_text(stage, done, total, eta)
         if text and not self.swapped:
-            self.overlay.set_learning(text)
+            self._learning(text)
         if stage in ("generate", "heldout") and total:
             self._bar(stage, done, total)
 
@@ -283,7 +294,7 @@ class DemoSession(QObject):
 
     def _on_epoch(self, p: TrainProgress) -> None:
         if not self.swapped:
-            self.overlay.set_learning(learning_text("train", p.epoch, p.epochs))
+            self._learning(learning_text("train", p.epoch, p.epochs))
         if self.show_progress:
             from app.commands.demo import epoch_line
 
@@ -300,7 +311,7 @@ class DemoSession(QObject):
         print(text, file=self.out, flush=True)
 
     def _on_error(self, message: str) -> None:
-        self.overlay.set_learning("" if self.swapped else "learning stopped: see the terminal")
+        self._learning("" if self.swapped else "learning stopped: see the terminal")
         self.say(f"the demo could not learn: {message}")
 
     def _on_finished(self) -> None:
@@ -327,11 +338,11 @@ class DemoSession(QObject):
         started = time.perf_counter()
         ok = bool(self.controller.swap_model(replace(result, checkpoint_path=target, previous_path=None)))
         if not ok:
-            self.overlay.set_learning("the model was refused: see the terminal")
+            self._learning("the model was refused: see the terminal")
             self.say("the trained model was not used (see the log)")
             return False
         self.swapped = True
-        self.overlay.set_learning("")
+        self._learning("")
         self.say(f"model swapped in after {process_age_s():.1f} s "
                  f"({(time.perf_counter() - started) * 1000:.0f} ms on the GUI thread); the overlay advises")
         self.modelSwapped.emit()
@@ -421,7 +432,7 @@ def run_gui(
               "quit it to start the demo", file=sys.stderr)
         return 0
     app, window = running
-    session = DemoSession(app, root, config, plan, plot=plot, progress=progress)
+    session = DemoSession(app, root, config, plan, window=window, plot=plot, progress=progress)
     connect_session(session, app, window)
     session.start()
     code = app.app.exec()

@@ -116,6 +116,8 @@ class GameWindow(QWidget):
         self.director = RunDirector()
         self._image: QImage | None = None
         self._serial = 0
+        self.activity = "ArcX advising"
+        """what ArcX is doing, for the caption ("ArcX learning: …" while the demo trains)"""
         self.setWindowTitle("ArcX demo: simulated raid")
         self.resize(*WINDOW_SIZE)
         self.setMinimumSize(320, 180 + CAPTION_PX)
@@ -168,11 +170,17 @@ class GameWindow(QWidget):
     def caption(self) -> str:
         current = self.director.current
         text = f"Raid {current.index + 1} (seed {current.seed})" if current else "Starting…"
-        text += "  ·  autopilot playing, ArcX advising"
+        text += f"  ·  autopilot playing, {self.activity}"
         last = self.director.last_ended
         if last is not None:
             text += f"  ·  last raid: {last.outcome}, {last.value or 0:,.0f}"
         return text
+
+    def set_activity(self, text: str) -> None:
+        """What ArcX is doing, shown in the caption."""
+        if text != self.activity:
+            self.activity = text
+            self.update()
 
     def paintEvent(self, event: QPaintEvent | None) -> None:  # noqa: N802 (Qt override)
         p = QPainter(self)

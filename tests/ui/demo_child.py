@@ -29,7 +29,8 @@ def main() -> int:
     app, window = running
     cfg = tiny.config(n_train_runs=40)  # long enough to be closed while it records
     worker = demo.DemoBuildWorker(root, cfg, encoder=tiny.ENCODER)
-    session = demo.DemoSession(app, root, cfg, None, build_factory=lambda: worker, progress=False)
+    session = demo.DemoSession(app, root, cfg, None, window=window, build_factory=lambda: worker,
+                               progress=False)
     demo.connect_session(session, app, window)
 
     def on_progress(stage, done, total, eta):

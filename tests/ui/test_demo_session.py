@@ -109,7 +109,8 @@ def demo_app(qtbot, monkeypatch, tmp_path):
         return builds[-1]
 
     def session(plan=None):
-        s = demo.DemoSession(app, tmp_path / "demo", None, plan, build_factory=make_build, progress=False,
+        s = demo.DemoSession(app, tmp_path / "demo", None, plan, window=window, build_factory=make_build,
+                             progress=False,
                              out=io.StringIO(), err=io.StringIO())
         demo.connect_session(s, app, window)
         return s
@@ -140,6 +141,7 @@ def test_learning_overlay_follows_the_build_and_the_model_is_hot_swapped(demo_ap
     assert overlay.view().detail == "preparing the encoder"
     build.progress.emit("generate", 5, 13, 150.0)
     assert overlay.view().detail == "recording raids 5/13 · ~2 min left"
+    assert "autopilot playing, ArcX learning: recording raids 5/13" in env.window.caption()
     build.progress.emit("train", 0, 12, None)
     assert overlay.view().detail == "training the model"
     build.epochEnded.emit(train_progress(3, 12, 10, 10, 1.0, 1.1, 100.0, 40.0))
@@ -155,6 +157,7 @@ def test_learning_overlay_follows_the_build_and_the_model_is_hot_swapped(demo_ap
     assert env.slot.current == target and target.read_bytes() == b"trained weights"
     assert env.loader.loaded == [b"trained weights"]  # through the ModelSlot into the engine
     assert overlay.view().headline != "LEARNING…"  # the overlay advises from now on
+    assert env.window.caption().endswith("autopilot playing, ArcX advising")
     assert any("New model in use" in msg for _, msg in env.notes)
     build.progress.emit("heldout", 1, 5, 10.0)  # the scoring after the swap leaves it alone
     assert overlay.state.learning == ""
