@@ -19,10 +19,11 @@ Flavours (FLAVOURS below):
   for training on DirectML; it pins torch 2.4.1 and has no wheels for 3.13+, where training
   runs on the CPU.
 - `cuda` (build.ps1 -Flavour cuda): torch from PyTorch's CUDA 12.8 index (uv's
-  `--torch-backend`; torch 2.11 is the newest release built for it) and onnxruntime-gpu
-  < 1.27 (the last releases built for CUDA 12) instead of onnxruntime. download.pytorch.org
-  must be reachable; where it is not, these locks are skipped with that reason and the
-  command above makes them on a machine where it is.
+  `--torch-backend`, which takes only the torch packages from there: Turing to Blackwell
+  GPUs; PyTorch's support matrix stops building 12.8 after 2.11) and onnxruntime-gpu < 1.27
+  (on PyPI, 1.19-1.26 are the CUDA 12 builds, 1.27+ CUDA 13) instead of onnxruntime.
+  download.pytorch.org must be reachable; where it is not, these locks are skipped with
+  that reason and `python installer/locks.py --flavour cuda` makes them where it is.
 
 Exit status: 0 all done / current; 1 a lock is stale, invalid or does not resolve; 2 uv is
 missing or too old; 3 nothing failed but some locks were skipped (an index out of reach).
