@@ -15,6 +15,10 @@ settings: a fresh install). From the moment the process is started it times:
 * the trained model swapped in and the first advice on the overlay (the app's lines),
 * the held-out scores printed (the build finished: the next start can reuse it).
 
+With `--learning-shot PNG` it also grabs the game window with the overlay over it from
+the X server once the build has recorded `--learning-shot-raids` raids (the README's
+"learning…" screenshot: the real app, not a mock-up).
+
 Then it closes the game window the way a window manager does (WM_DELETE_WINDOW) and
 checks that `arcx demo` exits 0 and how long that took. The second, warm run uses the
 same ARCX_HOME: it must say it reuses the demo folder, and is timed to its first advice.
@@ -29,6 +33,7 @@ import os
 import platform
 import queue
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -163,11 +168,37 @@ def overlay_pixels(display: str, shot: Path | None) -> str:
         d.close()
 
 
+def grab_window(display: str, title: str, out: Path) -> bool:
+    """The window's area of the screen (with whatever is on top: the overlay) as PNG."""
+    import numpy as np
+    from PIL import Image
+    from Xlib import X
+
+    d, w = _find(display, title)
+    if w is None:
+        return False
+    try:
+        g = w.get_geometry()
+        pos = w.translate_coords(d.screen().root, 0, 0)
+        raw = d.screen().root.get_image(-pos.x, -pos.y, g.width, g.height, X.ZPixmap, 0xFFFFFFFF).data
+        px = np.frombuffer(raw, np.uint8).reshape(g.height, g.width, 4)[..., 2::-1]
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.ascontiguousarray(px)).save(out)
+        return True
+    finally:
+        d.close()
+
+
+RAIDS_BAR = re.compile(r"recording raids:.*?\b(\d+)/(\d+)")
+"""the build's progress bar on stderr (tqdm: each update ends in a carriage return)"""
+
+
 def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: str, timeout_s: float,
-             shots: Path | None) -> Run:
+             shots: Path | None, learning_shot: Path | None = None, learning_raids: int = 2) -> Run:
     """Start `arcx demo`, time it until `until` (a MARKERS key or "report"), close it."""
     r = Run(label, load_before=load())
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "ARCX_HOME": str(home)}
+    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "ARCX_HOME": str(home),
+           "PYTHONFAULTHANDLER": "1"}  # a hung exit dumps its threads on SIGABRT (below)
     env.pop("ARCX_SOURCE", None)
     lines: queue.Queue[tuple[float, str, str]] = queue.Queue()
     t0 = time.monotonic()
@@ -204,6 +235,11 @@ def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: 
                         r.overlay_pixels = overlay_pixels(display, shot)
             if name == "out" and line.startswith("headline") and "report" not in r.times:
                 r.times["report"] = t
+            m = RAIDS_BAR.search(line)
+            if m and learning_shot is not None and int(m.group(1)) >= learning_raids and "learning shot" not in r.times:
+                time.sleep(1.0)  # the overlay repaints with the new count
+                if grab_window(display, GAME_TITLE, learning_shot):
+                    r.times["learning shot"] = t
         if until in r.times and "overlay mapped" in r.times and "game window mapped" in r.times:
             reached = True
             break
@@ -218,8 +254,13 @@ def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: 
         r.exit_code = proc.wait(timeout=60)
         r.close_to_exit_s = time.monotonic() - closed_at
     except subprocess.TimeoutExpired:
-        proc.kill()
-        r.exit_code = proc.wait()
+        print(f"  {label}: still running 60 s after the close: its threads go to the log", file=sys.stderr)
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        try:
+            r.exit_code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            r.exit_code = proc.wait()
     time.sleep(0.3)
     while not lines.empty():
         t, name, line = lines.get_nowait()
@@ -230,9 +271,9 @@ def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: 
 
 def report(r: Run) -> None:
     print(f"\n{r.label}: load before {r.load_before}, after {r.load_after}")
-    order = ("game window mapped", "overlay mapped", "painted", "swapped", "advice", "report")
+    order = ("game window mapped", "overlay mapped", "painted", "learning shot", "swapped", "advice", "report")
     names = {"painted": "overlay painted", "swapped": "model swapped in", "advice": "first advice",
-             "report": "held-out scores printed"}
+             "report": "scores printed"}
     for key in order:
         if key in r.times:
             extra = f"  ({r.overlay_text}; {r.overlay_pixels})" if key == "painted" else ""
@@ -254,6 +295,9 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     p.add_argument("--shots", type=Path, default=None, help="save the overlay's first pixels here as PNG")
     p.add_argument("--log", type=Path, default=None, help="write both runs' output here")
+    p.add_argument("--learning-shot", type=Path, default=None,
+                   help="grab the game window with the LEARNING… overlay (fresh run) to this PNG")
+    p.add_argument("--learning-shot-raids", type=int, default=2, help="... once this many raids are recorded")
     args, demo_args = p.parse_known_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="arcx-first-overlay-"))
     print(f"machine: {machine_line()}")
@@ -263,7 +307,8 @@ def main() -> int:
     try:
         with xvfb(1600, 1000) as display:
             if args.only in ("both", "fresh"):
-                runs.append(run_demo(display, home, "fresh", demo_args, args.fresh_until, args.timeout, args.shots))
+                runs.append(run_demo(display, home, "fresh", demo_args, args.fresh_until, args.timeout, args.shots,
+                                     args.learning_shot, args.learning_shot_raids))
                 report(runs[-1])
             if args.only in ("both", "warm"):
                 runs.append(run_demo(display, home, "warm", demo_args, args.warm_until, args.timeout, args.shots))

@@ -2,6 +2,7 @@
 
     python scripts/screenshots.py            # starts its own Xvfb when there is no $DISPLAY
     python scripts/screenshots.py --out DIR
+    python scripts/screenshots.py --demo-root DEMO_DIR   # + the training on demo raids
 
 Renders on a real X server (Qt's xcb platform under Xvfb) so fonts, styles and menus
 look as on a desktop: the overlay in each state composited over a busy, game-like
@@ -9,6 +10,9 @@ scene (to judge readability at a glance), the compact and the detailed panel ove
 bright (snow, white sky) and a dark (night) scene, the first-run welcome, the "What do
 these numbers mean?" panel, the tray menu with its Risk submenu open, the settings dialog
 and the training dialog with its quality verdict after a short synthetic training run.
+With --demo-root (a demo folder `arcx demo` made), also `training-demo.png`: the training
+dialog after a real training on that folder's recorded demo raids (the training and
+held-out raids and the live runs the demo app recorded and labelled), with its verdict.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from scripts.xvfb import available as xvfb_available  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--demo-root", type=Path, default=None,
+                        help="a demo folder: also render training-demo.png from its recorded raids")
+    parser.add_argument("--only-demo", action="store_true", help="with --demo-root: render only that shot")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         if not os.environ.get("DISPLAY") and xvfb_available():
@@ -40,7 +47,12 @@ def main() -> int:
                 raise SystemExit(str(exc)) from exc
         os.environ.setdefault("QT_QPA_PLATFORM", "xcb" if os.environ.get("DISPLAY") else "offscreen")
         os.environ["ARCX_HOME"] = tempfile.mkdtemp(prefix="arcx-shots-")
-        return render_all(args.out)
+        if args.demo_root is not None and args.only_demo:
+            return demo_training_shot(args.out, args.demo_root)
+        code = render_all(args.out)
+        if args.demo_root is not None:
+            code = code or demo_training_shot(args.out, args.demo_root)
+        return code
 
 
 # --------------------------------------------------------------------------- rendering
@@ -464,6 +476,74 @@ def _training_shot(app, out: Path) -> None:  # noqa: ANN001
     view.grab().save(str(out / "runs.png"))
     view.close()
     print("wrote runs.png")
+
+
+def demo_runs(demo_root: Path, into: Path) -> int:
+    """Copy the demo folder's labelled recorded raids (training, held-out, and the demo
+    app's own live runs) into one runs folder; returns how many."""
+    import shutil
+
+    from app.core.data.recorder import list_runs
+
+    n = 0
+    for folder in (demo_root / "train", demo_root / "heldout", demo_root / "app" / "data" / "runs"):
+        if not folder.is_dir():
+            continue
+        for info in list_runs(folder):
+            if info.recording or info.outcome is None:
+                continue
+            shutil.copytree(info.path, into / info.path.name)
+            n += 1
+    return n
+
+
+def demo_training_shot(out: Path, demo_root: Path) -> int:
+    """The training dialog after a real training on the demo folder's recorded raids, with
+    the verdict it computed on the runs it held out (nothing here is hand-written)."""
+    import tempfile
+
+    from PyQt6.QtWidgets import QApplication
+
+    from app.core.data.recorder import list_runs
+    from app.demo.pipeline import DemoConfig
+    from app.ui.training_dialog import TrainingDialog, summarise_runs
+    from app.workers.training import TrainingWorker
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setStyle("Fusion")
+    root = Path(tempfile.mkdtemp(prefix="arcx-shot-demo-runs-"))
+    n = demo_runs(Path(demo_root), root)
+    if n == 0:
+        print(f"no labelled demo raids under {demo_root}")
+        return 1
+    runs = list_runs(root)
+    encoder_id = runs[0].encoder_id
+    out_path = root.parent / f"{root.name}-models" / "qnet.safetensors"
+    defaults = DemoConfig().train  # what `arcx demo` trains with
+
+    def factory(config):  # noqa: ANN001, ANN202
+        return TrainingWorker(config, root, out_path)
+
+    dialog = TrainingDialog(summarise_runs(runs, encoder_id), factory, defaults=defaults)
+    dialog.resize(600, 780)
+    dialog.show()
+    _pump(app, 100)
+    dialog.start()
+    deadline = time.monotonic() + 3600
+    while dialog.running and time.monotonic() < deadline:
+        _pump(app, 200)
+    while dialog.verdict is None and time.monotonic() < deadline:
+        _pump(app, 200)
+    _pump(app, 300)
+    dialog.grab().save(str(out / "training-demo.png"))
+    v = dialog.verdict
+    print(f"wrote training-demo.png ({n} demo raids; {dialog.status.text()}; "
+          f"{v.level + ': ' + v.headline if v is not None else 'no verdict'})")
+    if v is not None:
+        for line in v.lines:
+            print(f"  {line}")
+    dialog.close()
+    return 0
 
 
 def _replay_with_advice(root: Path, model_path: Path, window: int, encoder_id: str) -> str:

@@ -63,3 +63,22 @@ def test_a_second_demo_reuses_and_fresh_does_not(tmp_path, opened, capsys):
     assert "--fresh: making new raids" in capsys.readouterr().err and not opened[-1][2].reuse
     command.run(parse("--root", str(tmp_path), "--train-raids", "4"))
     assert "other settings" in capsys.readouterr().err and not opened[-1][2].reuse
+
+
+def test_headless_prints_the_scores_and_leaves_a_folder_the_windowed_demo_reuses(tmp_path, monkeypatch, capsys):
+    """`--headless` as before (encoder, raids, training, wall time, metrics, the table;
+    exit 0), on the tiny demo; its folder is then reused by a windowed `arcx demo`."""
+    from app.demo import pipeline
+    from tests.demo import tiny
+
+    monkeypatch.setattr(pipeline, "prepare_encoder", tiny.encoder)
+    monkeypatch.setattr(command, "demo_config", lambda args: tiny.config())
+    assert command.run(parse("--headless", "--no-progress", "--root", str(tmp_path))) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "encoder: tiny pixel encoder (tests)"
+    assert out[1].startswith("generated: 4 raids") and out[2].startswith("trained: ")
+    assert out[3].startswith("wall time: encoder") and out[4].startswith("held-out: 1 runs")
+    assert out[-1].startswith("headline (trained only on what a player records)")
+    plan = builder.reuse_plan(tmp_path, tiny.config())
+    assert plan.reuse and plan.saved.encoder_id == tiny.ENCODER_ID
+    assert plan.saved.report.splitlines() == out
