@@ -74,3 +74,23 @@ def test_doctor_survives_a_bad_settings_file_in_a_read_only_config_folder(
         assert main(["doctor", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["device"]["kind"] == "cpu"
     assert any("read-only" in r.getMessage() for r in caplog.records)
+
+
+def test_doctor_says_how_the_desktop_app_starts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["doctor"]) == 0
+    assert "Desktop app:  starts with torch on the device above (no encoder cache yet" in capsys.readouterr().out
+    assert main(["doctor", "--json"]) == 0
+    start = json.loads(capsys.readouterr().out)["desktop_start"]
+    assert start["lean"] is False and "no encoder cache" in start["reason"]
+
+
+def test_doctor_names_a_lean_start(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from app.core.model.lean import write_live_record
+
+    graph = tmp_path / "encoder_int8.onnx"
+    graph.write_bytes(b"a graph")
+    write_live_record(path_name="ort-int8", onnx=graph, encoder_id="enc", weights=None, threads=2, device="cpu",
+                      encoder_path="auto", reason="ort-int8: a test")
+    assert main(["doctor"]) == 0  # ARCX_DEVICE=cpu, as the record
+    out = capsys.readouterr().out
+    assert "Desktop app:  lean start: computes on the CPU, ort-int8 encoder" in out and "torch not loaded" in out

@@ -391,3 +391,43 @@ def test_resolve_device_trusts_an_explicit_spec() -> None:
     assert dev.resolve_device(None).type in ("cpu", "cuda", "privateuseone")
     with pytest.raises(DeviceError):
         dev.resolve_device("no-such-device")
+
+
+# ------------------------------------------------------------------------- lean start
+
+
+def test_the_lean_report_is_the_cpu_the_record_chose_and_imports_no_torch() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import json, sys\n"
+        "from app.core.device import lean_device_report\n"
+        "r = lean_device_report('auto', reason='ort-int8: 41 ms/frame', threads=3, env={})\n"
+        "print(json.dumps([r.to_dict(), r.format(), r.torch_device is None, 'torch' in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    d, text, no_device, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not loaded and no_device
+    assert (d["kind"], d["device"], d["lean"], d["num_threads"]) == ("cpu", "cpu", True, 3)
+    assert d["torch_version"] == torch.__version__.split("+")[0]  # from the install's metadata
+    assert [c["kind"] for c in d["candidates"]] == ["cuda", "rocm", "directml", "cpu"]
+    chosen = [c for c in d["candidates"] if c["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["kind"] == "cpu" and "ort-int8: 41 ms/frame" in chosen[0]["reason"]
+    assert all(c["available"] is None for c in d["candidates"][:3])  # not probed: no torch
+    assert "not loaded (lean start" in text and "Requested:    auto" in text
+
+
+def test_the_lean_report_names_an_override_from_the_environment() -> None:
+    report = dev.lean_device_report("auto", reason="ort-fp32: x", threads=1, env={"ARCX_DEVICE": "cpu"})
+    assert (report.override, report.override_source, report.override_error) == ("cpu", "env", None)
+    assert [c.kind for c in report.candidates] == ["cpu"]  # the player asked for the CPU: no GPU row
+    assert "Requested:    cpu (from ARCX_DEVICE); used" in report.format()
+
+
+def test_a_torch_report_has_a_torch_device() -> None:
+    report = select_device("cpu", env={})
+    assert report.torch_device == CPU and not report.lean
