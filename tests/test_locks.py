@@ -10,6 +10,7 @@ reached from here (the CUDA flavour's download.pytorch.org, in this sandbox) is 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -190,6 +191,43 @@ def test_an_unreachable_index_skips_and_a_resolver_error_fails(fake_uv, monkeypa
     assert dml.status == "failed" and "No solution found" in dml.detail[0]
     up.clear()  # PyPI down too: the DirectML lock is skipped, not failed
     assert locks.process(DML, "3.12", check=True).detail == ["pypi.org cannot be reached from here"]
+
+
+def test_the_cuda_lock_is_asked_of_uv_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What compile_lock hands uv for the CUDA flavour, and what it makes of uv's answer (a
+    recording fake uv: download.pytorch.org cannot be reached from here)."""
+    if sys.platform == "win32":
+        pytest.skip("the fake uv is a script with a shebang")
+    seen = tmp_path / "seen.txt"
+    answer = lock_text({**BASE, "torch": "2.11.0+cu128", "torchvision": "0.26.0+cu128", "onnxruntime-gpu": "1.26.0"})
+    script = tmp_path / "uv"
+    script.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import json, pathlib, sys
+        if sys.argv[1:] == ["--version"]:
+            print("uv 0.13.9"); sys.exit(0)
+        args = sys.argv[1:]
+        files = {{a: pathlib.Path(a).read_text() for a in args if a.endswith((".in", ".txt")) and pathlib.Path(a).is_file()}}
+        pathlib.Path({str(seen)!r}).write_text(json.dumps([args, files]))
+        pathlib.Path(args[args.index("-o") + 1]).write_text({answer!r})
+        """))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(locks, "reachable", lambda url, timeout_s=10.0: True)
+
+    text = locks.compile_lock(CUDA, "3.12", preferences=answer)
+    args, files = json.loads(seen.read_text())
+    assert args[:3] == ["pip", "compile", "pyproject.toml"]
+    for flag, value in [("--torch-backend", "cu128"), ("--python-version", "3.12"),
+                        ("--python-platform", "x86_64-pc-windows-msvc"), ("--only-binary", ":all:"), ("--extra", "build")]:
+        assert args[args.index(flag) + 1] == value
+    assert "--generate-hashes" in args and "--upgrade" not in args and "directml" not in args
+    inputs = {Path(k).name: v for k, v in files.items()}
+    assert inputs["flavour.in"] == "onnxruntime-gpu>=1.19,<1.27\n"
+    assert inputs["excludes.txt"].split() == ["onnxruntime", "onnxruntime-directml"]
+    # the preferences are the pins, without hashes
+    assert inputs[CUDA.lock_name("3.12")] == locks.pins_only(answer)
+    assert text.startswith(locks.header(CUDA, "3.12")) and locks.problems(CUDA, "3.12", text) == []
 
 
 def test_an_old_uv_is_named(fake_uv) -> None:
