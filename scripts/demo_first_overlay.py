@@ -285,7 +285,7 @@ def report(r: Run) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)  # --fresh goes to arcx demo
     p.add_argument("--home", type=Path, default=None, help="ARCX_HOME (default: a new empty folder)")
     p.add_argument("--only", choices=("both", "fresh", "warm"), default="both")
     p.add_argument("--fresh-until", default="report", choices=("painted", "swapped", "advice", "report"),

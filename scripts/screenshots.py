@@ -12,7 +12,9 @@ these numbers mean?" panel, the tray menu with its Risk submenu open, the settin
 and the training dialog with its quality verdict after a short synthetic training run.
 With --demo-root (a demo folder `arcx demo` made), also `training-demo.png`: the training
 dialog after a real training on that folder's recorded demo raids (the training and
-held-out raids and the live runs the demo app recorded and labelled), with its verdict.
+held-out raids and the live runs the demo app recorded and labelled), with its verdict;
+and `runs-demo.png`: the Runs window on the demo app's own live runs, showing the
+timeline of one it advised on (the EVs the overlay showed, live, with the demo's model).
 """
 
 from __future__ import annotations
@@ -257,6 +259,10 @@ def render_all(out: Path) -> int:
         "overlay-capture-lost": ov.overlay_view(ov.OverlayMode.CAPTURE_LOST, recording=True),
         "overlay-screen-unchanged": ov.overlay_view(
             ov.OverlayMode.SCREEN_UNCHANGED, recording=True
+        ),
+        # the demo while its model is trained (`arcx demo`, app/ui/demo.py)
+        "overlay-learning": ov.overlay_view(
+            ov.OverlayMode.NO_MODEL, recording=True, learning="recording raids 5/13 · ~4 min left"
         ),
     }
     # Compact (the default) and detailed, STAY and EXTRACT NOW, over white and over night.
@@ -543,6 +549,40 @@ def demo_training_shot(out: Path, demo_root: Path) -> int:
         for line in v.lines:
             print(f"  {line}")
     dialog.close()
+    return _demo_runs_shot(app, out, Path(demo_root) / "app" / "data" / "runs")
+
+
+def _demo_runs_shot(app, out: Path, runs_root: Path) -> int:  # noqa: ANN001
+    """The Runs window on the demo app's live runs, with the timeline of the labelled run
+    that had advice longest (preferring one where the advice said EXTRACT)."""
+    import numpy as np
+
+    from app.core.data.recorder import list_runs
+    from app.core.timeline import load_timeline
+    from app.ui.runs_view import CoreRunStore, RunsView
+
+    best: tuple[tuple[bool, int], str] | None = None
+    for info in list_runs(runs_root) if runs_root.is_dir() else []:
+        if info.recording or info.outcome is None:
+            continue
+        t = load_timeline(info)
+        if not t.has_ev:
+            continue
+        key = (t.first_extract_t is not None, int(np.isfinite(t.ev_stay).sum()))
+        if best is None or key > best[0]:
+            best = (key, info.run_id)
+    if best is None:
+        print(f"no labelled live run with advice under {runs_root}: runs-demo.png not written")
+        return 0
+    view = RunsView(CoreRunStore(runs_root))
+    view.resize(820, 640)
+    view.show()
+    _pump(app, 200)
+    view.select_run(best[1])
+    _pump(app, 200)
+    view.grab().save(str(out / "runs-demo.png"))
+    view.close()
+    print(f"wrote runs-demo.png (run {best[1][:8]}, {best[0][1]} decisions with advice)")
     return 0
 
 

@@ -397,18 +397,25 @@ def builder_result(data: dict[str, Any]) -> TrainResult | None:
 
 
 def prepare_home() -> Path:
-    """Point the app at the demo's own home and source; start without a model (the
-    session swaps one in). Returns the home."""
+    """Point the app at the demo's own home and source. Returns the home."""
     home = paths.demo_dir() / "app"
     home.mkdir(parents=True, exist_ok=True)
     os.environ[HOME_ENV] = str(home)
     os.environ[SOURCE_ENV] = "sim"
-    from app.core.model.slot import model_path
-
-    target = model_path()
-    for old in (target, target.with_name(target.stem + ".prev" + target.suffix)):
-        old.unlink(missing_ok=True)
     return home
+
+
+def start_without_model(parts: Any) -> None:
+    """The demo app starts with no model, whatever its models folder holds from an earlier
+    demo: the session swaps the right one in. (Done in the engine factory, so a second
+    `arcx demo` that finds one running changes nothing of it.)"""
+    unload = getattr(parts.engine, "unload_model", None)
+    if callable(unload):
+        unload()  # also forgets a model queued until warm-up
+    models = parts.models
+    if hasattr(models, "current"):
+        models.current = None
+        models.previous = None
 
 
 def run_gui(
@@ -464,7 +471,9 @@ def start_gui(seed: int = 0, **start_kwargs: Any) -> tuple[Any, Any] | None:
         from app.ui import wiring
 
         def factory(s: Any, r: Any, b: Any) -> Any:
-            return wiring.build(s, r, b, source=live)
+            parts = wiring.build(s, r, b, source=live)
+            start_without_model(parts)
+            return parts
 
     start_kwargs.setdefault("welcome", False)  # the demo explains itself
     running = start([], engine_factory=factory, **start_kwargs)

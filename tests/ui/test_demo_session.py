@@ -243,3 +243,23 @@ def test_learning_text():
     assert demo.learning_text("generate", 2, 13, 20.0) == "recording raids 2/13 · ~1 min left"
     assert demo.learning_text("train", 4, 12) == "training: epoch 4/12"
     assert demo.learning_text("heldout", 1, 5) == ""  # after the swap: nothing to say
+
+
+def test_the_demo_app_starts_without_an_earlier_demos_model(tmp_path):
+    """The engine factory forgets a model the app loaded at start (an earlier demo's):
+    the session swaps the right one in; the file itself is left alone."""
+    old = tmp_path / "qnet.safetensors"
+    old.write_bytes(b"earlier demo")
+
+    class Engine(Loader):
+        unloaded = 0
+
+        def unload_model(self):
+            self.unloaded += 1
+
+    engine = Engine()
+    slot = ModelSlot(engine)
+    assert slot.load_startup(old) and slot.has_model
+    demo.start_without_model(SimpleNamespace(engine=engine, models=slot))
+    assert not slot.has_model and not slot.can_roll_back and engine.unloaded == 1
+    assert old.read_bytes() == b"earlier demo"
