@@ -22,7 +22,11 @@ Prints, in one run (issue 14, item 3):
    ONNX Runtime's MLAS has no such switch (it dispatches on CPUID at load time);
 5. (with --openvino-python) OpenVINO: its ONNX Runtime execution provider and its own
    runtime on the same fp32 and INT8 graphs, in a separate venv (onnxruntime-openvino
-   replaces the onnxruntime package), beside that venv's CPU provider.
+   replaces the onnxruntime package), beside that venv's CPU provider;
+6. (with --sizes) the same AVX2-limited subprocess for smaller encoder inputs (`HxW`):
+   what a frame would cost on an AVX2 box if the encoder saw fewer pixels. These are
+   other encoders (their latents differ from the 225×400 one's); cosine is to fp32 at
+   the same size.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def torch_worker(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     sys.path.insert(0, str(ROOT))
-    from app.core.model.encoder import load_encoder
+    from app.core.model.encoder import EncoderConfig, load_encoder
     from app.core.model.fast import (
         AoInt8Backend,
         OpenVinoBackend,
@@ -137,7 +141,8 @@ def torch_worker(args: argparse.Namespace) -> None:
 
     data = np.load(args.worker_frames)
     frames, calib, ref = data["frames"], data["calib"], data["ref"]
-    model, _ = load_encoder(search_bundled=False)
+    h, w = (int(v) for v in args.worker_size.split("x"))
+    model, _ = load_encoder(config=EncoderConfig(height=h, width=w), search_bundled=False)
     cands: dict[str, Enc] = {"fp32 eager": TorchBackend(model).encode,
                              "ao-int8": AoInt8Backend(model, calibrate_ao_int8(model, calib)).encode,
                              "ort-int8": OrtBackend(Path(args.torch_worker), name="ort-int8").encode}
@@ -220,6 +225,9 @@ def main() -> None:
     ap.add_argument("--no-subprocess", action="store_true", help="skip the AVX2-limited torch subprocesses")
     ap.add_argument("--paced-seconds", type=float, default=8.0, help="seconds per candidate at 8 FPS (0: skip)")
     ap.add_argument("--worker-frames", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-size", default="225x400", help=argparse.SUPPRESS)
+    ap.add_argument("--sizes", default="180x320,162x288",
+                    help="other input sizes (HxW) to time under the AVX2 limit ('' to skip)")
     ap.add_argument("--torch-worker", help=argparse.SUPPRESS)
     ap.add_argument("--ov-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -400,6 +408,29 @@ def main() -> None:
                 print(f"  note: {note}")
             first = next(iter(out["res"]))
             print_table(out["res"], first, None)
+    sizes = [tuple(int(v) for v in hw.split("x")) for hw in args.sizes.split(",") if hw.strip()]
+    if sizes and not args.no_subprocess:
+        from app.core.model.encoder import EncoderConfig
+
+        print("\n[6] smaller encoder inputs, kernels held to AVX2 (one subprocess each; CPU ms per frame)")
+        for h, w in [(cfg.height, cfg.width), *sizes]:
+            sub = work / f"size-{h}x{w}"
+            sub.mkdir(exist_ok=True)
+            m_s, _ = load_encoder(config=EncoderConfig(height=h, width=w), search_bundled=False)
+            g32, g8 = sub / "fp32.onnx", sub / "int8.onnx"
+            cal_s = game_like_frames(N_CALIBRATION, height=h, width=w, seed=1, game=sim_frames)
+            if not g8.is_file():
+                export_onnx(m_s, g32)
+                quantize_onnx_int8(g32, g8, cal_s)
+            fr_s = game_like_frames(args.frames, height=h, width=w, seed=HELD_OUT_SEED, game=sim_frames)
+            np.savez(sub / "frames.npz", frames=fr_s, calib=cal_s, ref=TorchBackend(m_s).encode(fr_s))
+            out = _run_worker([sys.executable, __file__, "--torch-worker", str(g8), "--worker-frames",
+                               str(sub / "frames.npz"), "--worker-size", f"{h}x{w}", "--rounds", str(args.rounds)],
+                              {"OMP_WAIT_POLICY": "PASSIVE", **AVX2_ENV})
+            if out is not None:
+                row = ", ".join(f"{n} {r['cpu']:.1f} ({r['cpu'] * FPS / 1000:.2f} cores, cos {r['cos']:.4f})"
+                                for n, r in out["res"].items() if n != "ort-int8")
+                print(f"  {h}×{w} ({h * w / (cfg.height * cfg.width):.2f}× the pixels): {row}")
     print("\n" + load_line())
 
 
