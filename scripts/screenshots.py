@@ -517,6 +517,7 @@ def demo_training_shot(out: Path, demo_root: Path) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyle("Fusion")
+    out.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="arcx-shot-demo-runs-"))
     n = demo_runs(Path(demo_root), root)
     if n == 0:
