@@ -311,3 +311,31 @@ def test_the_lock_is_what_pyproject_resolves_to_now(checked: dict[str, locks.Res
         pytest.skip(f"{result.name}: {'; '.join(result.detail)}")
     assert result.status == "current", f"{result.name} {result.status}:\n  " + "\n  ".join(result.detail) + (
         "\n(refresh: python installer/locks.py)")
+
+
+@pytest.mark.slow
+def test_an_extra_that_would_pull_an_old_torch_directml_fails_the_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failure the extra's bound fixed: without it, uv resolves torch-directml 0.1.13 (no
+    torch pin) beside torch 2.14 on Python 3.10. The checked-in lock is still fine, so only
+    the fresh resolution can see it, and the check must fail on it."""
+    if not locks.reachable(locks.PYPI_PROBE):
+        pytest.skip("pypi.org cannot be reached from here")
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "__init__.py").write_text((ROOT / "app" / "__init__.py").read_text(encoding="utf-8"))
+    (project / "README.md").write_text("ArcX\n")
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    unbounded = re.sub(r'"torch-directml>=[^;"]+;', '"torch-directml;', pyproject)
+    assert unbounded != pyproject
+    (project / "pyproject.toml").write_text(unbounded, encoding="utf-8")
+    (project / "installer" / "locks").mkdir(parents=True)
+    lock = DML.lock_name("3.10")
+    (project / "installer" / "locks" / lock).write_text((LOCKS / lock).read_text(encoding="utf-8"))
+    monkeypatch.setattr(locks, "ROOT", project)
+    monkeypatch.setattr(locks, "LOCKS", project / "installer" / "locks")
+
+    result = locks.process(DML, "3.10", check=True)
+    assert result.status == "invalid", result.detail
+    assert any(d.startswith("resolved afresh: torch-directml 0.1.") and "unusable" in d for d in result.detail)
+    assert not any(d.startswith("torch-directml") for d in result.detail)  # the lock itself is fine
