@@ -236,8 +236,9 @@ class DemoSession(QObject):
             self._learning(learning_text("loading", 0, 0), headline=LOADING_HEADLINE)
         else:
             self._learning(learning_text("waiting", 0, 0))
-        self.overlay.show()
-        self.overlay.raise_()
+        if self.controller.settings.overlay.visible:  # F11 in an earlier demo hid it: kept
+            self.overlay.show()
+            self.overlay.raise_()
         self._warm_timer.start()
         self._check_warm()
 
