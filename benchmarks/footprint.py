@@ -16,7 +16,18 @@ count in another's):
    first EV tick, RSS, whole-process CPU, capture-to-EV age p50 / p95; the encoder
    paths side by side as the cold self-check timed them; the Q-net export's fidelity;
 4. training in the child process (`app/core/training/child.py`): the child's peak RSS
-   and the parent's RSS beside it.
+   and the parent's RSS beside it;
+5. the desktop app (`arcx` with no arguments: `app.ui.app.start`, offscreen, the fake
+   hotkey backend, the real engine on the synthetic source at 8 FPS, the model from 3.
+   installed as the player's): a cold start (empty caches) and then a warm one, each in
+   a fresh process: time from process start to the first EV, RSS and whole-process CPU
+   idle in the tray (engine warm, no run) and live (a run recording), whether torch is
+   loaded. The player's settings say `--desktop-encoder-path` (default ort-int8: on
+   `auto` the self-check picks ort-int8 or ao-int8 by a few percent, and only an ONNX
+   Runtime path can start lean). `--before COMMIT` measures the same on that commit's
+   code (a temporary `git worktree`, its own home, so neither version reads the other's
+   caches) in the same run, so the two stand side by side; `--also DIR` adds another
+   checkout (e.g. this code with a patch applied).
 """
 
 from __future__ import annotations
@@ -162,6 +173,92 @@ def part_train(out_dir: Path) -> None:
 # --------------------------------------------------------------------------- driver
 
 
+def part_desktop(code: Path, seconds: float) -> None:
+    """The desktop app of the code at `code` (a checkout) on ARCX_HOME, as a player starts it."""
+    sys.path.insert(0, str(code))  # before anything imports app
+    from PyQt6.QtCore import QEventLoop, QTimer
+
+    from app.ui.actions import Action
+    from app.ui.app import start
+    from app.ui.hotkeys import FakeHotkeyBackend
+
+    r = start([], hotkey_backend=FakeHotkeyBackend(), use_pystray=False, show_dialogs=False, welcome=False,
+              instance_key=f"arcx-footprint-{os.getpid()}")
+    assert r is not None, "another instance holds the key"
+    engine: Any = r.parts.engine
+
+    def pump(ms: int) -> None:
+        """Run the app's own event loop for `ms` milliseconds."""
+        loop = QEventLoop()
+        QTimer.singleShot(ms, loop.quit)
+        loop.exec()
+
+    first: list[float] = []
+    engine.subscribe(on_tick=lambda t: first.append(_since_start()) if t.ev is not None and not first else None)
+    deadline = time.monotonic() + 1800.0  # a hang guard: a cold start takes about a minute here
+    while not first and time.monotonic() < deadline:
+        pump(20)
+    pump(2000)  # settle
+
+    def measure() -> tuple[float, float, float]:
+        proc = psutil.Process()
+        c0, t0, top = proc.cpu_times(), time.monotonic(), 0.0
+        while time.monotonic() - t0 < seconds:
+            pump(500)
+            top = max(top, _rss())
+        c1, t1 = proc.cpu_times(), time.monotonic()
+        return _rss(), top, ((c1.user - c0.user) + (c1.system - c0.system)) / (t1 - t0)
+
+    idle = measure()
+    r.controller.handle(Action.START_RUN)
+    pump(2000)
+    live = measure()
+    st = engine.status()
+    age = st.latency_ms.get("age")
+    _emit(first_ev_s=first[0] if first else None, idle=idle, live=live, lean=getattr(engine, "lean", None),
+          torch="torch" in sys.modules, fps=st.fps, path=engine.encoder_path, recording=r.controller.recording,
+          device=f"{r.device.kind} ({r.device.device})", age_p95=age[1] if age else None,
+          model=st.model is not None)
+    r.clean_up()
+
+
+def _worktree(commit: str, where: Path) -> Path:
+    """A checkout of `commit` of this repository at `where` (removed by `_drop_worktree`)."""
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", "-q", str(where), commit], check=True)
+    return where
+
+
+def _drop_worktree(where: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(where)], check=False)
+
+
+def _desktop(
+    label: str, code: Path, home: Path, model: Path, seconds: float, env: dict[str, str], encoder_path: str
+) -> None:
+    """Cold then warm start of the desktop app of `code` in `home`, the model installed."""
+    target = home / "data" / "models" / "qnet.safetensors"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(model.read_bytes())
+    settings = home / "config" / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps({"inference": {"encoder_path": encoder_path}, "welcomed": True}), encoding="utf-8")
+    env = {**env, "ARCX_HOME": str(home), "ARCX_SOURCE": "synthetic", "QT_QPA_PLATFORM": "offscreen",
+           "PYTHONPATH": str(code)}
+    for when in ("cold", "warm"):
+        r = _run_part(["desktop", str(code), str(seconds)], env)
+        idle_rss, idle_max, idle_cores = r["idle"]
+        live_rss, live_max, live_cores = r["live"]
+        print(
+            f"desktop app [{label}, {when}] {r['device']}, {r['path']} at {r['fps']:g} FPS, lean {r['lean']}, "
+            f"torch loaded {r['torch']}: first EV {r['first_ev_s']:.1f} s after process start; idle in the tray "
+            f"RSS {idle_rss:.0f} MB (max {idle_max:.0f}), {idle_cores:.2f} cores; live (recording {r['recording']}) "
+            f"RSS {live_rss:.0f} MB (max {live_max:.0f}), {live_cores:.2f} cores; capture-to-EV p95 "
+            f"{_ms(r['age_p95'])} ms"
+        )
+
+
 def _run_part(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run([sys.executable, __file__, "--part", *args], capture_output=True, text=True, env=env)
     for line in done.stdout.splitlines():
@@ -177,6 +274,12 @@ def _ms(v: float | None) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds of each live run")
+    parser.add_argument("--before", metavar="COMMIT",
+                        help="also measure the desktop app of this commit (a temporary git worktree)")
+    parser.add_argument("--also", metavar="DIR", action="append", default=[],
+                        help="also measure the desktop app of the checkout at DIR")
+    parser.add_argument("--desktop-encoder-path", default="ort-int8", help="the desktop app's encoder-path setting")
+    parser.add_argument("--only-desktop", action="store_true", help="skip parts 2-4 (the model is still made)")
     parser.add_argument("--part", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.part:
@@ -189,6 +292,8 @@ def main() -> None:
             part_live(float(rest[0]), Path(rest[1]), rest[2])
         elif name == "train":
             part_train(Path(rest[0]))
+        elif name == "desktop":
+            part_desktop(Path(rest[0]), float(rest[1]))
         return
 
     import onnxruntime
@@ -201,6 +306,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="arcx-footprint-") as tmp:
         env = {**os.environ, "ARCX_HOME": str(Path(tmp) / "home"), "OMP_WAIT_POLICY": "PASSIVE"}
         out = Path(tmp)
+        if args.only_desktop:  # one short live run makes the model for this encoder
+            _run_part(["live", "1", str(out), "auto"], env)
+            _desktops(args, out)
+            return
         idle = _run_part(["idle-engine"], env)
         lean_idle = _run_part(["idle-lean"], env)
         print(f"RSS idle, cli + engine + onnxruntime (torch loaded: {lean_idle['torch']}): {lean_idle['rss']:.0f} MB")
@@ -232,6 +341,24 @@ def main() -> None:
             f"{t['child_peak']:.0f} MB; the parent beside it {t['parent_peak']:.0f} MB "
             f"(torch in the parent: {t['torch_in_parent']})"
         )
+        _desktops(args, out)
+
+
+def _desktops(args: argparse.Namespace, out: Path) -> None:
+    """Part 5: the desktop app of this code, and of `--before` in the same run."""
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    here = Path(__file__).resolve().parents[1]
+    model = out / "qnet.safetensors"
+    setting = args.desktop_encoder_path
+    if args.before:
+        before = _worktree(args.before, out / "before")
+        try:
+            _desktop(f"before: {args.before}", before, out / "home-before", model, args.seconds, env, setting)
+        finally:
+            _drop_worktree(before)
+    _desktop("this code", here, out / "home-desktop", model, args.seconds, env, setting)
+    for i, other in enumerate(args.also):
+        _desktop(other, Path(other).resolve(), out / f"home-also-{i}", model, args.seconds, env, setting)
 
 
 if __name__ == "__main__":
