@@ -531,7 +531,22 @@ def demo_training_shot(out: Path, demo_root: Path) -> int:
     def factory(config):  # noqa: ANN001, ANN202
         return TrainingWorker(config, root, out_path)
 
+    class Loader:  # the app's slot, checking the checkpoint as the engine does (no encoder here)
+        def load_model(self, path):  # noqa: ANN001, ANN202
+            from app.core.model.checkpoint import load_checkpoint
+
+            return load_checkpoint(path, expected_encoder_id=encoder_id)[1]
+
+        def status(self):  # noqa: ANN202
+            return type("Status", (), {"model": None})()
+
+    from app.core.model.slot import ModelSlot
+
+    models = ModelSlot(Loader())
     dialog = TrainingDialog(summarise_runs(runs, encoder_id), factory, defaults=defaults)
+    dialog.modelReady.connect(
+        lambda result: dialog.show_swap_result(True, models.swap_in(result), can_roll_back=models.can_roll_back)
+    )
     dialog.resize(600, 780)
     dialog.show()
     _pump(app, 100)
