@@ -136,6 +136,22 @@ def choose_providers(kind: str, index: int = 0, *, available: Sequence[str] | No
     )
 
 
+def _preload_cuda_libraries() -> None:
+    """Let onnxruntime-gpu (≥ 1.21) load the CUDA and cuDNN libraries torch or the nvidia-* wheels ship.
+
+    Without torch imported first (a lean start) the CUDA provider would otherwise look
+    for them on the system path only. Best effort: a failure shows as the provider's own."""
+    import onnxruntime as ort
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception as exc:  # the session creation that follows reports what is missing
+        log.debug("onnxruntime.preload_dlls() failed: %s", exc)
+
+
 def open_on_device(
     path: str | Path, kind: str, index: int = 0, *, threads: int = 1, allow_cpu: bool = True
 ) -> OpenedSession:
@@ -148,6 +164,8 @@ def open_on_device(
     Errors of the CPU session itself are raised as they are.
     """
     choice = choose_providers(kind, index)
+    if choice.provider == "CUDAExecutionProvider":
+        _preload_cuda_libraries()
     if choice.on_gpu:
         try:
             session = open_session(path, threads, providers=choice.providers)

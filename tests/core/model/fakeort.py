@@ -55,6 +55,11 @@ class FakeOrt(types.ModuleType):
         self.__version__ = real.__version__
         self.opened: list[tuple[list[Any], Any]] = []
         """(providers, session options) of every session asked for"""
+        self.preloaded = 0
+        """calls of preload_dlls (onnxruntime-gpu's loader of torch's / nvidia-*'s CUDA libraries)"""
+
+    def preload_dlls(self) -> None:
+        self.preloaded += 1
 
     def get_available_providers(self) -> list[str]:
         return list(self.available)

@@ -70,6 +70,9 @@ def test_the_graph_runs_on_the_gpu_provider(monkeypatch: pytest.MonkeyPatch, gra
     assert opened.session.get_providers()[0] == CUDA
     np.testing.assert_array_equal(run_add_one(opened.session), [[2.0, 3.0, 4.0]])
     assert [p for p, _ in ort.opened] == [[(CUDA, {"device_id": "0"}), CPU_PROVIDER]]  # one session, no retry
+    assert ort.preloaded == 1  # CUDA libraries found without torch imported first
+    open_on_device(graph, "cpu")
+    assert ort.preloaded == 1  # not for the CPU
 
 
 def test_directml_sessions_turn_memory_patterns_off(monkeypatch: pytest.MonkeyPatch, graph: Path) -> None:
