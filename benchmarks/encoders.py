@@ -9,7 +9,8 @@ Prints, in one run (issue 14, item 3):
    (process CPU time: what "cores at 8 FPS" means; cores = CPU ms × 8 / 1000), the
    ratio to fp32 eager and to the shipped ort-int8, and the worst cosine to fp32 on
    held-out game-like frames, for: the app's paths (fp32, channels-last, ort-fp32,
-   ort-int8, ao-int8); INT8 layouts (`fast.Int8Recipe`: QDQ / QOperator, per-channel /
+   ort-int8, ao-int8, ov-int8, and the graphs of the export before the per-row pixel
+   normalisation); INT8 layouts (`fast.Int8Recipe`: QDQ / QOperator, per-channel /
    per-tensor, u8·s8 / s8·s8 / u8·u8, reduce_range); ONNX Runtime options (graph
    optimisation level, denormals as zero, prepacking off, 2 threads with and without
    spinning). All candidates are timed in interleaved rounds on the same frames, so a
@@ -256,7 +257,7 @@ def main() -> None:
         quantize_onnx_int8,
     )
     from app.core.model.ortsession import open_session
-    from app.core.model.runtime import N_CALIBRATION, game_like_frames
+    from app.core.model.runtime import CACHE_VERSION, N_CALIBRATION, game_like_frames
     from app.demo.hooks import sim_frames
 
     logging.basicConfig(level=logging.WARNING)
@@ -266,7 +267,7 @@ def main() -> None:
     model, info = load_encoder(search_bundled=False)
     cfg = model.config
     print(f"encoder: ResNet-34 {cfg.height}×{cfg.width} → {cfg.latent_dim}, weights {info.source}, id {info.encoder_id}")
-    work = args.work or Path(tempfile.gettempdir()) / f"arcx-encoders-{info.encoder_id}"
+    work = args.work or Path(tempfile.gettempdir()) / f"arcx-encoders-{info.encoder_id}-v{CACHE_VERSION}"
     work.mkdir(parents=True, exist_ok=True)
     calib = game_like_frames(N_CALIBRATION, height=cfg.height, width=cfg.width, seed=1, game=sim_frames)
     frames = game_like_frames(args.frames, height=cfg.height, width=cfg.width, seed=HELD_OUT_SEED, game=sim_frames)
@@ -287,6 +288,10 @@ def main() -> None:
         Int8Recipe(quant_format="qoperator", per_channel=False),
         Int8Recipe(quant_format="qoperator", reduce_range=True),
     ]
+    prev32, prev8 = work / "fp32-prev.onnx", work / "int8-qdq-pc-u8s8-prev.onnx"
+    if not prev8.is_file():  # the export before the per-row normalisation (CACHE_VERSION 1)
+        export_onnx(model, prev32, row_normalise=False)
+        quantize_onnx_int8(prev32, prev8, calib)
     graphs: dict[str, Path] = {}
     for r in recipes:
         out = work / f"int8-{r.tag}.onnx"
@@ -317,6 +322,8 @@ def main() -> None:
             cands[label] = ort_enc(path)
         except Exception as exc:
             print(f"  {tag}: session failed: {type(exc).__name__}: {exc}")
+    cands["ort-int8 qdq-pc-u8s8, previous export (NCHW Sub/Div)"] = ort_enc(prev8)
+    cands["ort-fp32, previous export"] = ort_enc(prev32)
     shipped = f"ort-int8 {shipped_tag} (shipped)"
     int8 = graphs[shipped_tag]
     try:
@@ -349,7 +356,7 @@ def main() -> None:
     print("    " + load_line())
 
     if args.paced_seconds > 0:
-        keys = ("(shipped)", "ao-int8", "ov-int8", "denormal", "int8 qdq-pc-u8s8 + 2 threads")
+        keys = ("(shipped)", "previous export (", "ao-int8", "ov-int8", "denormal", "int8 qdq-pc-u8s8 + 2 threads")
         paced = [k for k in cands if any(w in k for w in keys)]
         print(f"\n[2b] whole-process CPU while encoding at {FPS:g} FPS for {args.paced_seconds:g} s each "
               f"(two passes, the second in reverse order)")

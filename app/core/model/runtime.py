@@ -75,8 +75,9 @@ log = logging.getLogger(__name__)
 
 FAITHFUL_COSINE = 0.99
 """Smallest cosine similarity to the fp32 latent that a fast path may have on any frame."""
-CACHE_VERSION = 1
-"""Bump when the cached files' meaning changes (export options, calibration recipe)."""
+CACHE_VERSION = 2
+"""Bump when the cached files' meaning changes (export options, calibration recipe).
+2: the ONNX export normalises pixels per row (`fast._RowNormalised`)."""
 N_CALIBRATION = 32
 """Frames the INT8 paths are calibrated on."""
 N_CHECK = 8

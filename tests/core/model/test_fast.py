@@ -127,3 +127,24 @@ def test_openvino_on_the_int8_graph_is_faithful(encoder, frames, reference, tmp_
     assert z.shape == reference.shape and z.dtype == np.float32
     assert cosine_rows(z, reference).min() >= FAITHFUL_COSINE
     np.testing.assert_array_equal(backend.encode(frames[0]), backend.encode(frames[:1]))  # one frame = batch of 1
+
+
+def test_the_export_normalises_per_row_and_computes_what_the_plain_export_does(
+    encoder, frames, tmp_path: Path
+) -> None:
+    pytest.importorskip("onnxruntime")
+    import onnx
+    from onnx import numpy_helper
+
+    rows = export_onnx(encoder, tmp_path / "rows.onnx")
+    plain = export_onnx(encoder, tmp_path / "plain.onnx", row_normalise=False)
+    graph = onnx.load(str(rows)).graph
+    consts = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    consts.update({n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in graph.node if n.op_type == "Constant"})
+    sub = next(n for n in graph.node if n.op_type == "Sub")
+    mean = next(consts[i] for i in sub.input if i in consts)
+    assert mean.shape == (SMALL.width * 3,)  # one long span per image row, not [1, 3, 1, 1]
+    np.testing.assert_allclose(mean[:6], np.tile(encoder.pixel_mean.reshape(3).numpy(), 2), rtol=1e-6)
+    z_rows = OrtBackend(rows, name="ort-fp32").encode(frames)
+    z_plain = OrtBackend(plain, name="ort-fp32").encode(frames)
+    np.testing.assert_allclose(z_rows, z_plain, rtol=1e-4, atol=1e-5)
