@@ -7,6 +7,7 @@ describes its API, events and timing.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import sys
 import threading
@@ -77,6 +78,20 @@ class _LoadedModel:
     model: TemporalQNet | OrtQNet
     meta: CheckpointMeta | LeanMeta
     path: Path
+
+
+def return_free_heap() -> None:
+    """Give the heap the warm-up freed back to the OS (glibc's `malloc_trim`; it keeps freed
+    pages otherwise: 37 MB of a lean desktop start's 327 MB measured here). A no-op where
+    there is no glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # absent in musl
+    except OSError:
+        return
+    if trim is not None:
+        trim(0)
 
 
 class Engine:
@@ -258,6 +273,7 @@ class Engine:
         if self._pending_model is not None:
             path, self._pending_model = self._pending_model, None
             self.load_model(path)
+        return_free_heap()
         say(f"engine ready: {self.encoder_path} encoder, {self._fps:g} FPS, EV every {self.config.interval_s:g} s")
 
     def _record_for_lean(self, weights: str | None, threads: int) -> None:

@@ -165,3 +165,26 @@ def test_a_lean_engine_that_must_not_import_torch_asks_for_a_restart(warm):
     said, loaded = got
     assert not loaded and said is not None
     assert "Restart ArcX" in str(said) and "the encoder graph changed" in str(said)
+
+
+def test_the_warm_up_gives_freed_heap_back(monkeypatch):
+    import app.core.engine.pipeline as pipeline
+    from app.core.capture.preprocess import Preprocessor
+    from app.core.capture.synthetic import SyntheticSource
+    from app.core.engine import Engine, EngineConfig
+
+    calls = []
+    monkeypatch.setattr(pipeline, "return_free_heap", lambda: calls.append(1))
+    engine = Engine(SyntheticSource(320, 180), config=EngineConfig(device="cpu"), preprocessor=Preprocessor(112, 64),
+                    encoder=GridLatents(), encoder_id="enc")
+    engine.warm_up(progress=lambda m: None)
+    engine.warm_up(progress=lambda m: None)  # idempotent: nothing more to give back
+    assert calls == [1]
+
+
+class GridLatents:
+    name = "grid"
+
+    def encode(self, frames):
+        return frames.reshape(len(frames), -1)[:, :8].astype("float32")
+
