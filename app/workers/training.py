@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from app.core.data.dataset import DecisionDataset
 from app.core.training.child import train_in_child
 from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
 from app.workers.base import StoppableWorker, describe_error
 
 if TYPE_CHECKING:
     import torch
+
+    from app.core.data.dataset import DecisionDataset  # imports polars; only the type is named here
 
 log = logging.getLogger(__name__)
 
