@@ -36,7 +36,7 @@ from app.core.config import OverlayPlacement, Settings, save_settings
 from app.core.data.recorder import RunInfo
 from app.core.errors import ArcXError
 from app.core.model.ev import EVEstimate, next_risk, risk_name
-from app.core.training.trainer import TrainConfig, TrainResult
+from app.core.training.types import TrainConfig, TrainResult
 from app.core.training.verdict import Verdict
 from app.ui.actions import Action, HotkeyAction
 from app.ui.help import HelpDialog

@@ -15,7 +15,7 @@ from typing import Protocol
 from app.core.config import Settings
 from app.core.data.recorder import RunInfo
 from app.core.device import DeviceReport
-from app.core.training.trainer import TrainConfig, TrainResult
+from app.core.training.types import TrainConfig, TrainResult
 from app.ui.geometry import Rect
 from app.workers.bridge import EngineBridge
 from app.workers.training import TrainingWorker

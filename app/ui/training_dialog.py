@@ -40,7 +40,7 @@ from PyQt6.QtWidgets import (
 
 from app.core.data.dataset import DecisionDataset
 from app.core.data.recorder import RunInfo
-from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
+from app.core.training.types import TrainConfig, TrainProgress, TrainResult
 from app.core.training.verdict import RECOMMENDED_RUNS, Verdict, verdict_for
 from app.ui.loss_chart import LossChart
 from app.ui.parts import TrainingWorkerFactory

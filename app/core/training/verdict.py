@@ -17,7 +17,7 @@ never trained on them):
 
 `judge` turns those numbers and the run counts into a `Verdict`; `score_checkpoints`
 computes them from the files; `verdict_for` redoes the trainer's split for a finished
-`TrainResult`. Everything here is plain numpy + torch; no Qt.
+`TrainResult`. Plain numpy; torch loads only to run a checkpoint (`predict_quantiles`); no Qt.
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import torch
 
 from app.core.data.dataset import DecisionDataset
 from app.core.data.pool import is_pool, load_pool, player_mask
 from app.core.errors import ArcXError
-from app.core.model.checkpoint import load_checkpoint
-from app.core.training.trainer import TrainConfig, TrainResult
+from app.core.training.types import TrainConfig, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +207,10 @@ def _more_default() -> str:
 
 def predict_quantiles(path: Path, ds: DecisionDataset, idx: np.ndarray) -> np.ndarray:
     """[N, A, K] quantiles in loot units of decisions `idx`, from the checkpoint at `path`."""
+    import torch  # here, not at import: the widgets import this module and must not load torch
+
+    from app.core.model.checkpoint import load_checkpoint
+
     model, meta = load_checkpoint(path, expected_encoder_id=ds.encoder_id)
     out = []
     with torch.no_grad():
