@@ -18,20 +18,12 @@ from __future__ import annotations
 
 import sys
 
-UI_IMPORTS_TORCH = True
-"""True while importing the app's widgets imports torch anyway: `app.ui.controller`,
-`app.ui.parts` and `app.ui.training_dialog` import `app.core.training.trainer` and
-`app.core.training.verdict`, which import torch at module level. Then Windows must import
-torch first at every start. `tests/ui/test_app_lean.py` checks that this says what the
-imports do."""
-
 
 def start_needs_torch() -> bool:
     """Will the desktop app's start (`app.ui.app.start`) import torch? Reads files, never torch.
 
-    Conservative: any doubt (settings that do not read, a changed cache) says yes."""
-    if UI_IMPORTS_TORCH:
-        return True
+    Conservative: any doubt (settings that do not read, a changed cache) says yes. This
+    relies on importing the widgets not importing torch (`tests/ui/test_app_lean.py`)."""
     try:
         from app.core import paths
         from app.core.config import Settings

@@ -49,7 +49,7 @@ from app.workers.training import TrainingWorker
 if TYPE_CHECKING:
     import torch
 
-    from app.core.training.trainer import TrainConfig
+    from app.core.training.types import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def training_worker_factory(
 
 def default_train_config() -> TrainConfig:
     """The dialog's defaults: the trainer's own."""
-    from app.core.training.trainer import TrainConfig
+    from app.core.training.types import TrainConfig
 
     return TrainConfig()
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.core.training.child import train_in_child
-from app.core.training.trainer import TrainConfig, TrainProgress, TrainResult
+from app.core.training.types import TrainConfig, TrainProgress, TrainResult
 from app.workers.base import StoppableWorker, describe_error
 
 if TYPE_CHECKING:

@@ -43,7 +43,6 @@ class _TorchWatch(importlib.abc.MetaPathFinder):
 def main(out: Path, plain_model: Path) -> None:
     watch = _TorchWatch()
     sys.meta_path.insert(0, watch)
-    import app.ui as ui
     from app.ui.app import start
     from app.ui.hotkeys import FakeHotkeyBackend
 
@@ -56,7 +55,7 @@ def main(out: Path, plain_model: Path) -> None:
     engine = r.parts.engine
     ticks: list[Any] = []
     engine.subscribe(on_tick=lambda t: ticks.append(t) if t.ev is not None else None)
-    notes: dict[str, Any] = {"ui_imports_torch": ui.UI_IMPORTS_TORCH, "torch_after_import": after_import}
+    notes: dict[str, Any] = {"torch_after_import": after_import}
 
     def note(step: str) -> None:
         ticks.clear()

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Protocol
 from app.core import paths
 from app.core.atomic import swap_files
 from app.core.errors import ArcXError, CheckpointError
-from app.core.training.trainer import DEFAULT_MODEL_NAME
+from app.core.training.types import DEFAULT_MODEL_NAME
 
 if TYPE_CHECKING:  # checkpoint.py imports torch; the slot itself never needs it
     from app.core.model.checkpoint import CheckpointMeta
-    from app.core.training.trainer import TrainResult
+    from app.core.training.types import TrainResult
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,8 @@ from app.core.errors import ArcXError
 
 if TYPE_CHECKING:  # the parent never needs torch for this module
     from app.core.data.dataset import DecisionDataset
-    from app.core.training.trainer import CancelToken, TrainConfig, TrainProgress, TrainResult
+    from app.core.training.trainer import CancelToken
+    from app.core.training.types import TrainConfig, TrainProgress, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,8 @@ class TrainingCrashed(ArcXError):
 
 def config_from_dict(d: dict[str, Any]) -> TrainConfig:
     """`TrainConfig.to_dict()` back into a TrainConfig (the nested Q-net config included)."""
-    from app.core.model.qnet import QNetConfig
-    from app.core.training.trainer import TrainConfig
+    from app.core.model.qnet_config import QNetConfig
+    from app.core.training.types import TrainConfig
 
     known = {f.name for f in fields(TrainConfig)}
     kw = {k: v for k, v in d.items() if k in known}
@@ -107,7 +108,7 @@ def result_to_dict(result: TrainResult) -> dict[str, Any]:
 
 
 def result_from_dict(d: dict[str, Any]) -> TrainResult:
-    from app.core.training.trainer import EpochStats, TrainResult
+    from app.core.training.types import EpochStats, TrainResult
 
     kw = dict(d)
     for key in ("checkpoint_path", "previous_path"):
@@ -117,7 +118,7 @@ def result_from_dict(d: dict[str, Any]) -> TrainResult:
 
 
 def _progress_from_dict(d: dict[str, Any]) -> TrainProgress:
-    from app.core.training.trainer import TrainProgress
+    from app.core.training.types import TrainProgress
 
     return TrainProgress(**d)
 
