@@ -55,6 +55,8 @@ def open_session(
     optimized_model_path: also write the optimised graph there (onnxruntime's own option).
     spinning: let idle worker threads spin (off beside a game; for benchmarks only).
     """
+    if optimization not in OPTIMIZATION_LEVELS:
+        raise ValueError(f"unknown optimization level '{optimization}'; choose one of {', '.join(OPTIMIZATION_LEVELS)}")
     import onnxruntime as ort
 
     so = ort.SessionOptions()
