@@ -9,7 +9,10 @@ onnxruntime-gpu, DirectML onnxruntime-directml) and checked like the CPU paths b
 is used unless the torch fp32 eager encoder on the same device is more than 15 % faster
 (on DirectML it is used whenever it passes: torch-directml is kept for training only).
 A missing or failing provider is logged and leaves the fp32 eager encoder on the device.
-Other preferences on a GPU give the fp32 eager encoder there.
+Other preferences on a GPU give the fp32 eager encoder there. A GPU that only ONNX Runtime
+can use (DirectML without torch-directml: the torch encoder is on the CPU) is passed as
+`ort_device`; ort-gpu is tried there first and used whenever it passes, else the CPU
+paths below are chosen.
 
 On the CPU, with `auto`:
 
@@ -249,9 +252,12 @@ def _calibration(model: FrameEncoder, game: FrameMaker | None) -> NDArray[np.uin
 
 
 def _build(
-    name: str, model: FrameEncoder, cache: Path, threads: int, progress: Progress, game: FrameMaker | None = None
+    name: str, model: FrameEncoder, cache: Path, threads: int, progress: Progress, game: FrameMaker | None = None,
+    ort_device: tuple[str, int] | None = None,
 ) -> tuple[EncoderBackend, str]:
-    """Load a path's cached artifact or build it; returns (backend, "cached" | "built")."""
+    """Load a path's cached artifact or build it; returns (backend, "cached" | "built").
+
+    ort_device: (kind, index) ort-gpu runs on (default: the torch encoder's device)."""
     if name in ("fp32", "channels-last"):
         return TorchBackend(model, channels_last=name == "channels-last"), "eager"
     if name == "compile":
@@ -269,7 +275,7 @@ def _build(
         if name == "ort-fp32":
             return OrtBackend(fp32, name=name, threads=threads), origin
         if name == "ort-gpu":
-            kind, index = device_kind(next(model.parameters()).device)
+            kind, index = ort_device or device_kind(next(model.parameters()).device)
             opened = open_on_device(fp32, kind, index, threads=threads, allow_cpu=False)
             return OrtBackend(fp32, name=name, session=opened.session, provider=opened.choice.provider), origin
         int8 = cache / "encoder_int8.onnx"
@@ -324,11 +330,13 @@ def _measure(backend: EncoderBackend, frames: NDArray[np.uint8], ref: NDArray[np
 def _try_path(
     name: str, model: FrameEncoder, cache: Path, threads: int, frames: NDArray[np.uint8],
     ref: NDArray[np.float32], progress: Progress, game: FrameMaker | None = None,
+    ort_device: tuple[str, int] | None = None,
 ) -> tuple[EncoderBackend | None, PathCheck]:
     """Build (or load) and check one path; a cached artifact that fails is rebuilt once."""
+    extra = {"ort_device": ort_device} if ort_device is not None else {}
     for attempt in (1, 2):
         try:
-            backend, origin = _build(name, model, cache, threads, progress, game)
+            backend, origin = _build(name, model, cache, threads, progress, game, **extra)
             cos, ms = _measure(backend, frames, ref)
         except ImportError as exc:
             return None, PathCheck(name, False, None, None, f"not available: {exc}")
@@ -407,6 +415,7 @@ def select_encoder(
     cache_root: Path | None = None,
     progress: Progress | None = None,
     game_frames: FrameMaker | None = None,
+    ort_device: tuple[str, int] | None = None,
 ) -> tuple[EncoderBackend, EncoderSelection]:
     """Pick the encoder path for this machine (see the module docstring).
 
@@ -417,31 +426,38 @@ def select_encoder(
     game_frames: makes half of the self-check and calibration frames (see `FrameMaker`);
         without it they are all synthetic. Check frames are cached per encoder: the
         maker matters the first time only.
+    ort_device: (kind, index) of a GPU that ONNX Runtime can use while the torch encoder
+        is on the CPU, e.g. ("directml", 0) on a machine with onnxruntime-directml and no
+        torch-directml (inference on AMD / Intel GPUs without it). With `auto` or
+        `ort-gpu`, ort-gpu is tried there first and used whenever it passes the check (it
+        takes the encoder off the CPU); when it is not available or fails, the CPU paths
+        are chosen as usual and the report says why.
     """
     threads = threads or default_threads()
     with torch_threads(threads):
-        return _select(model, preference, threads, cache_root, progress, game_frames)
+        return _select(model, preference, threads, cache_root, progress, game_frames, ort_device)
 
 
 def _select(
     model: FrameEncoder, preference: str, threads: int, cache_root: Path | None, progress: Progress | None,
-    game: FrameMaker | None = None,
+    game: FrameMaker | None = None, ort_device: tuple[str, int] | None = None,
 ) -> tuple[EncoderBackend, EncoderSelection]:
     say: Progress = progress or (lambda msg: log.info("%s", msg))
     preference = (preference or "auto").strip().lower()
     if preference != "auto" and preference not in PATH_NAMES:
         raise ValueError(f"unknown encoder path '{preference}'; choose one of auto, {', '.join(PATH_NAMES)}")
     device = next(model.parameters()).device
-    kind, _ = device_kind(device)
+    kind, index = device_kind(device)
     if kind != "cpu":
         if preference in ("auto", "ort-gpu"):
-            return _select_gpu(model, kind, threads, cache_root, say, game)
+            return _select_gpu(model, (kind, index), threads, cache_root, say, game)
         note = "" if preference == "fp32" else f" ({preference} is a CPU path)"
         selection = EncoderSelection(
             "fp32", f"fp32 eager on {device}{note}", None, (), threads, str(device), None
         )
         return TorchBackend(model), selection
-    if preference == "ort-gpu":
+    gpu_for_ort = ort_device is not None and ort_device[0] != "cpu"
+    if preference == "ort-gpu" and not gpu_for_ort:
         raise ValueError("the ort-gpu encoder path needs a GPU device (this encoder is on the CPU)")
 
     if preference == "fp32":  # the reference itself: nothing to build or check
@@ -457,6 +473,27 @@ def _select(
     eager = TorchBackend(model)
     baseline_ms = fresh_baseline if fresh_baseline is not None else _time_eager(eager, frames)
     fp32_check = PathCheck("fp32", True, 1.0, baseline_ms, "reference")
+
+    gpu_note = ""  # why a GPU ONNX Runtime could use is not used, for the reason
+    if gpu_for_ort and ort_device is not None and preference in ("auto", "ort-gpu"):
+        # A GPU only ONNX Runtime can use: it takes the encoder off the CPU whenever it is faithful.
+        backend, check = _try_path("ort-gpu", model, cache, threads, frames, ref, say, game, ort_device)
+        checks.append(check)
+        if backend is not None:
+            provider = getattr(backend, "provider", None)
+            reason = (
+                f"ort-gpu: ONNX Runtime {provider} on {ort_device[0]}:{ort_device[1]}, {check.ms_per_frame:.1f} "
+                f"ms/frame vs {baseline_ms:.1f} ms fp32 eager on the CPU, cosine ≥ {check.cosine_min:.4f}"
+            )
+            return backend, EncoderSelection(
+                "ort-gpu", reason, baseline_ms, (*checks, fp32_check), threads, "cpu", str(cache), provider
+            )
+        gpu_note = f" (ort-gpu: {check.note})"
+        if preference == "ort-gpu":
+            checks.append(fp32_check)
+            return eager, EncoderSelection(
+                "fp32", f"fp32 eager (ort-gpu: {check.note})", baseline_ms, tuple(checks), threads, "cpu", str(cache)
+            )
 
     tiers: list[tuple[str, ...]] = [(preference,)] if preference != "auto" else [INT8_PATHS, ("ort-fp32",)]
     for tier in tiers:
@@ -477,12 +514,12 @@ def _select(
         if "ort-int8" in accepted and best != "ort-int8" and ms(best) > (1 - ORT_TIE_MARGIN) * ms("ort-int8"):
             best = "ort-int8"
         if preference == "auto" and ms(best) >= baseline_ms:
-            reason = f"no faithful path beat fp32 eager ({baseline_ms:.0f} ms) on this machine"
+            reason = f"no faithful path beat fp32 eager ({baseline_ms:.0f} ms) on this machine{gpu_note}"
         else:
             check = accepted[best][1]
             reason = (
                 f"{best}: {check.ms_per_frame:.0f} ms/frame vs {baseline_ms:.0f} ms fp32 eager "
-                f"({baseline_ms / max(ms(best), 1e-9):.1f}×), cosine ≥ {check.cosine_min:.4f}"
+                f"({baseline_ms / max(ms(best), 1e-9):.1f}×), cosine ≥ {check.cosine_min:.4f}{gpu_note}"
             )
             provider = getattr(accepted[best][0], "provider", None)
             return accepted[best][0], EncoderSelection(
@@ -495,16 +532,17 @@ def _select(
 
 
 def _select_gpu(
-    model: FrameEncoder, kind: str, threads: int, cache_root: Path | None, say: Progress,
+    model: FrameEncoder, gpu: tuple[str, int], threads: int, cache_root: Path | None, say: Progress,
     game: FrameMaker | None,
 ) -> tuple[EncoderBackend, EncoderSelection]:
     """On a GPU device: ort-gpu (the fp32 graph on the device's provider) or fp32 eager there."""
+    kind = gpu[0]
     device = next(model.parameters()).device
     cache = encoder_cache_dir(model, cache_root)
     frames, ref, fresh_baseline = reference_set(model, cache, say, game)
     eager = TorchBackend(model)
     baseline_ms = fresh_baseline if fresh_baseline is not None else _time_eager(eager, frames)
-    backend, check = _try_path("ort-gpu", model, cache, threads, frames, ref, say, game)
+    backend, check = _try_path("ort-gpu", model, cache, threads, frames, ref, say, game, gpu)
     checks = (check, PathCheck("fp32", True, 1.0, baseline_ms, "reference"))
     if backend is not None and check.ms_per_frame is not None:
         provider = getattr(backend, "provider", None)

@@ -45,7 +45,15 @@ class FakeOrt(types.ModuleType):
     ) -> None:
         import onnxruntime as real
 
+        # The quantizer's modules, imported now while `onnxruntime` is still the real
+        # package, keep using the real one; any other submodule is found in the real
+        # package's folder (`__path__`).
+        import onnxruntime.quantization  # noqa: F401
+        import onnxruntime.quantization.shape_inference  # noqa: F401
+        import onnxruntime.tools.symbolic_shape_infer  # noqa: F401
+
         super().__init__("onnxruntime")
+        self.__path__ = list(real.__path__)
         self.real = real
         self.available = list(available)
         self.broken, self.dropped = set(broken), set(dropped)

@@ -266,3 +266,41 @@ def test_without_openvino_ov_int8_is_not_available(encoder, tmp_path: Path, monk
     check = {c.name: c for c in sel.checks}["ov-int8"]
     assert check.note.startswith("not available") and not check.accepted
     assert sel.chosen == "fp32" and isinstance(backend, TorchBackend)
+
+
+def _ort_with(monkeypatch: pytest.MonkeyPatch, *available: str) -> object:
+    import sys
+
+    from tests.core.model.fakeort import FakeOrt
+
+    pytest.importorskip("onnxruntime")
+    ort = FakeOrt((*available, "CPUExecutionProvider"))
+    monkeypatch.setitem(sys.modules, "onnxruntime", ort)
+    return ort
+
+
+def test_a_gpu_only_onnx_runtime_can_use_takes_the_encoder_off_the_cpu(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DirectML without torch-directml: the torch encoder is on the CPU, the graph runs on the GPU."""
+    _ort_with(monkeypatch, "DmlExecutionProvider")
+    backend, sel = select_encoder(encoder, threads=1, cache_root=tmp_path, ort_device=("directml", 0))
+    assert sel.chosen == "ort-gpu" == backend.name and sel.provider == "DmlExecutionProvider"
+    assert "directml:0" in sel.reason and sel.device == "cpu"
+    names = [c.name for c in sel.checks]
+    assert names == ["ort-gpu", "fp32"]  # the CPU paths were not built
+    assert not (Path(sel.cache_dir or "") / "encoder_int8.onnx").exists()
+
+
+def test_without_the_provider_the_cpu_paths_are_chosen_as_usual(
+    encoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ort_with(monkeypatch)  # the CPU-only onnxruntime package
+    _, sel = select_encoder(encoder, threads=1, cache_root=tmp_path, ort_device=("directml", 0))
+    checks = {c.name: c for c in sel.checks}
+    assert "onnxruntime-directml" in checks["ort-gpu"].note and not checks["ort-gpu"].accepted
+    assert checks["ort-int8"].accepted and sel.chosen in ("ort-int8", "ao-int8", "fp32")
+    assert "onnxruntime-directml" in sel.reason
+    _, explicit = select_encoder(encoder, preference="ort-gpu", threads=1, cache_root=tmp_path,
+                                 ort_device=("directml", 0))
+    assert explicit.chosen == "fp32" and "onnxruntime-directml" in explicit.reason
