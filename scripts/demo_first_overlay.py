@@ -194,7 +194,8 @@ RAIDS_BAR = re.compile(r"recording raids:.*?\b(\d+)/(\d+)")
 
 
 def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: str, timeout_s: float,
-             shots: Path | None, learning_shot: Path | None = None, learning_raids: int = 2) -> Run:
+             shots: Path | None, learning_shot: Path | None = None, learning_raids: int = 2,
+             repo: Path = ROOT) -> Run:
     """Start `arcx demo`, time it until `until` (a MARKERS key or "report"), close it."""
     r = Run(label, load_before=load())
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "ARCX_HOME": str(home),
@@ -203,7 +204,7 @@ def run_demo(display: str, home: Path, label: str, demo_args: list[str], until: 
     lines: queue.Queue[tuple[float, str, str]] = queue.Queue()
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "demo", *demo_args], env=env, cwd=ROOT, text=True,
+        [sys.executable, "-m", "app", "demo", *demo_args], env=env, cwd=repo, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1,
     )
 
@@ -289,7 +290,7 @@ def main() -> int:
     p.add_argument("--home", type=Path, default=None, help="ARCX_HOME (default: a new empty folder)")
     p.add_argument("--only", choices=("both", "fresh", "warm"), default="both")
     p.add_argument("--fresh-until", default="report",
-                   choices=("painted", "learning shot", "swapped", "advice", "report"),
+                   choices=("overlay mapped", "painted", "learning shot", "swapped", "advice", "report"),
                    help="how far the fresh run goes before its window is closed (report: the build "
                    "finished, so the warm run can reuse it)")
     p.add_argument("--warm-until", default="advice", choices=("painted", "swapped", "advice"))
@@ -299,6 +300,9 @@ def main() -> int:
     p.add_argument("--learning-shot", type=Path, default=None,
                    help="grab the game window with the LEARNING… overlay (fresh run) to this PNG")
     p.add_argument("--learning-shot-raids", type=int, default=2, help="... once this many raids are recorded")
+    p.add_argument("--repo", type=Path, default=ROOT,
+                   help="run arcx demo from this checkout (e.g. a `git worktree` of the code before, "
+                   "for the baseline: use --fresh-until 'overlay mapped' there, it has no markers)")
     args, demo_args = p.parse_known_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="arcx-first-overlay-"))
     print(f"machine: {machine_line()}")
@@ -309,10 +313,11 @@ def main() -> int:
         with xvfb(1600, 1000) as display:
             if args.only in ("both", "fresh"):
                 runs.append(run_demo(display, home, "fresh", demo_args, args.fresh_until, args.timeout, args.shots,
-                                     args.learning_shot, args.learning_shot_raids))
+                                     args.learning_shot, args.learning_shot_raids, args.repo))
                 report(runs[-1])
             if args.only in ("both", "warm"):
-                runs.append(run_demo(display, home, "warm", demo_args, args.warm_until, args.timeout, args.shots))
+                runs.append(run_demo(display, home, "warm", demo_args, args.warm_until, args.timeout, args.shots,
+                                     repo=args.repo))
                 report(runs[-1])
     except XvfbError as exc:
         raise SystemExit(str(exc)) from exc
