@@ -39,6 +39,7 @@ from app.core.data.recorder import RunRecorder
 from app.core.device import DeviceReport
 from app.core.engine import Engine, EngineConfig
 from app.core.model.slot import ModelSlot, model_path
+from app.core.training.types import TrainConfig
 from app.demo import hooks as demo
 from app.ui import geometry
 from app.ui.parts import Parts, TrainingWorkerFactory
@@ -48,8 +49,6 @@ from app.workers.training import TrainingWorker
 
 if TYPE_CHECKING:
     import torch
-
-    from app.core.training.types import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,6 @@ def training_worker_factory(
 
 def default_train_config() -> TrainConfig:
     """The dialog's defaults: the trainer's own."""
-    from app.core.training.types import TrainConfig
-
     return TrainConfig()
 
 
