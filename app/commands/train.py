@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
                 result = _fit_here(config, folders, out, on_step, cancel)
             else:
                 # in a child process, as the training dialog does (app/core/training/child.py)
-                result = train_in_child(config, data, out, on_step=on_step, cancel=cancel)
+                result = train_in_child(config, data, out, on_step=on_step, cancel=cancel, judge=True)
     except KeyboardInterrupt:
         print("arcx: training interrupted; the installed model is unchanged", file=sys.stderr)
         return 130
@@ -207,8 +207,11 @@ def _print_verdict(folders: list[Path], result: Any, config: Any) -> None:
 
     if len(folders) > 1:
         return
+    if result.verdict_error is not None:
+        print(f"Quality: not checked ({result.verdict_error}).")
+        return
     try:
-        verdict = verdict_for(folders[0], result, config)
+        verdict = result.verdict or verdict_for(folders[0], result, config)  # judged in the child
     except (ArcXError, OSError, ValueError) as exc:
         print(f"Quality: not checked ({exc}).")
         return

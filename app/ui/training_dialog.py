@@ -359,7 +359,11 @@ class TrainingDialog(QDialog):
             )
             self.metrics_label.setText(f"<b>Validation</b><table>{rows}</table>")
         self.status.setText("Finished. Checking the new model…")
-        if data is not None and result.checkpoint_path is not None and self._config is not None:
+        if result.verdict is not None:  # judged in the training process (child.judge_in_child)
+            self.show_verdict(result.verdict)
+        elif result.verdict_error is not None:
+            self.verdict_label.setText(f"Quality not checked: {escape(result.verdict_error)}")
+        elif data is not None and result.checkpoint_path is not None and self._config is not None:
             self.verdict_label.setText("<i>Testing the new model on your held-out runs…</i>")
             config, judge = self._config, self._judge
             call_off_thread(

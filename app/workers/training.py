@@ -61,17 +61,20 @@ class TrainingWorker(StoppableWorker):
         out_path: Path | None = None,
         *,
         device: torch.device | str | None = None,
+        judge: bool = True,
         parent: QObject | None = None,
     ) -> None:
         """data: a runs folder or a `DecisionDataset`; out_path: where the model goes
         (default: the trainer's, the user's models folder); device: where to train (the
         app's device, a torch.device or, from a lean start, "cpu"; None: the trainer decides
-        from `config.device`)."""
+        from `config.device`); judge: score the new model on the held-out runs in the
+        training process (`TrainResult.verdict`), so this process never loads torch for it."""
         super().__init__(parent)
         self.config = config
         self.data = data
         self.out_path = out_path
         self.device = device
+        self.judge = judge
         self._last_emit = 0.0
         self.child_pid: int | None = None
         """the training process's id once it started (for the footprint benchmark)"""
@@ -101,6 +104,7 @@ class TrainingWorker(StoppableWorker):
                 on_epoch_end=self._on_epoch_end,
                 cancel=self._stop,
                 on_started=self._on_started,
+                judge=self.judge,
             )
         except BaseException as exc:  # the worker reports, it never dies silently
             log.exception("training failed")

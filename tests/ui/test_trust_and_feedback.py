@@ -341,3 +341,40 @@ def test_a_good_verdict_is_shown_calmly(qtbot):
     assert "more runs" not in d.summary_label.text()
     d.show_verdict(judge(70.0, 100.0, 80.0, n_train_runs=34, n_val_runs=6))
     assert "✓" in d.verdict_label.text() and "30 % better" in d.verdict_label.text()
+
+
+def test_a_verdict_judged_in_the_training_process_is_shown_without_judging_here(qtbot, ctx):
+    """The training child scores the model (TrainResult.verdict): the desktop app's process
+    does not run the judge, which would load torch and the runs."""
+    from dataclasses import replace
+
+    from app.core.training.verdict import judge
+    from tests.coretypes import train_result
+    from tests.ui.test_training_dialog import ScriptedWorker
+
+    workers = []
+
+    def factory(config):
+        w = ScriptedWorker(config)
+        w.data = ctx.root
+        workers.append(w)
+        return w
+
+    def must_not_judge(data, result, config):
+        raise AssertionError("judged in the app's process")
+
+    ctx.c.training_worker = factory
+    dialog = ctx.c.show_training()
+    dialog._judge = must_not_judge
+    from app.ui.training_dialog import DatasetSummary
+
+    dialog.set_summary(DatasetSummary(34, 5000, 0))
+    dialog.start()
+    good = judge(70.0, 100.0, 80.0, n_train_runs=34, n_val_runs=6)
+    with qtbot.waitSignal(dialog.verdictReady, timeout=10000) as got:
+        workers[0].result.emit(replace(train_result(), verdict=good))
+    assert got.args == [good] and "✓" in dialog.verdict_label.text()
+    workers[0].finished.emit()  # the thread ends after its result
+    dialog.start()
+    workers[1].result.emit(replace(train_result(), verdict_error="no held-out runs could be read"))
+    assert "Quality not checked: no held-out runs could be read" in dialog.verdict_label.text()

@@ -44,7 +44,7 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,6 +114,10 @@ def result_from_dict(d: dict[str, Any]) -> TrainResult:
     for key in ("checkpoint_path", "previous_path"):
         kw[key] = Path(kw[key]) if kw[key] is not None else None
     kw["history"] = tuple(EpochStats(**h) for h in kw.get("history", ()))
+    if kw.get("verdict") is not None:
+        from app.core.training.verdict import Verdict
+
+        kw["verdict"] = Verdict(**{**kw["verdict"], "lines": tuple(kw["verdict"]["lines"])})
     return TrainResult(**kw)
 
 
@@ -207,6 +211,8 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
         result = trainer.fit(data, Path(job["out"]) if job.get("out") else None)
         if result.checkpoint_path is not None and result.stopped != "cancelled":
             export_for_lean(result.checkpoint_path)
+            if job.get("judge"):
+                result = judge_in_child(data, result, config)
         _send(to_parent, lock, {"kind": "result", "result": result_to_dict(result)})
     except BaseException as exc:  # reported to the parent, which decides
         level = logging.DEBUG if isinstance(exc, ArcXError) else logging.ERROR
@@ -234,6 +240,19 @@ def export_for_lean(checkpoint: Path) -> Path | None:
     if out is not None:
         log.info("exported %s to ONNX for lean starts: %s", checkpoint.name, out)
     return out
+
+
+def judge_in_child(data: Path | DecisionDataset, result: TrainResult, config: TrainConfig) -> TrainResult:
+    """`result` with the new model's verdict on the held-out runs (`verdict.verdict_for`),
+    computed here, where torch and the runs are loaded already: the desktop app's process
+    never loads either for it. A failure is reported in `verdict_error`, not raised."""
+    from app.core.training.verdict import verdict_for
+
+    try:
+        return replace(result, verdict=verdict_for(data, result, config))
+    except Exception as exc:
+        log.warning("the new model could not be scored on the held-out runs", exc_info=True)
+        return replace(result, verdict_error=str(exc) or type(exc).__name__)
 
 
 # --------------------------------------------------------------------------- parent
@@ -273,13 +292,15 @@ def train_in_child(
     on_epoch_end: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     on_started: Callable[[int], None] | None = None,
+    judge: bool = False,
 ) -> TrainResult:
     """`Trainer(config, ...).fit(data, out_path)` in a spawned process; returns its result.
 
     device: e.g. "cpu", "cuda:0" (None: the trainer decides from `config.device`);
     on_step / on_epoch_end: called here (on the calling thread) with each TrainProgress;
     cancel: checked every `_POLL_S`, forwarded to the child; on_started: gets the child's
-    pid. Raises the child's ArcXError, or `TrainingCrashed` when it died without a result.
+    pid; judge: also score the new model on the held-out runs in the child
+    (`TrainResult.verdict`, or `verdict_error`). Raises the child's ArcXError, or `TrainingCrashed` when it died without a result.
     """
     with tempfile.TemporaryDirectory(prefix="arcx-train-") as tmp:
         job: dict[str, Any] = {
@@ -287,6 +308,7 @@ def train_in_child(
             "out": str(out_path) if out_path is not None else None,
             "device": device,
             "log_level": logging.getLogger().getEffectiveLevel(),
+            "judge": judge,
         }
         if isinstance(data, (str, Path)):
             job["data"] = str(data)

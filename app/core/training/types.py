@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.core.model.dims import WINDOW
 from app.core.model.qnet_config import QNetConfig
+
+if TYPE_CHECKING:
+    from app.core.training.verdict import Verdict
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
@@ -211,6 +214,11 @@ class TrainResult:
     samples_per_s: float
     """training throughput"""
     history: tuple[EpochStats, ...] = field(default_factory=tuple)
+    verdict: Verdict | None = None
+    """the new model scored on the held-out runs (`verdict.py`), when the training child
+    was asked to judge it (`train_in_child(judge=True)`); None otherwise"""
+    verdict_error: str | None = None
+    """why the judging failed, in words (the model is installed all the same)"""
 
     @property
     def metrics(self) -> dict[str, float | int | str]:

@@ -103,3 +103,30 @@ def test_a_crash_in_the_child_is_reported_and_the_engine_keeps_running(tmp_path,
     finally:
         threads.stop()
         engine.close_source()
+
+
+def test_the_child_judges_the_new_model_as_verdict_for_would_here(tmp_path):
+    """judge=True: the verdict comes back with the result, the same as scoring here."""
+    from dataclasses import replace
+
+    from app.core.training.verdict import verdict_for
+
+    out = tmp_path / "qnet.safetensors"
+    config, data = small_config(), small_dataset()
+    judged = train_in_child(config, data, out, judge=True)
+    assert judged.verdict is not None and judged.verdict_error is None
+    here = verdict_for(data, replace(judged, verdict=None), config)
+    assert judged.verdict.level == here.level and judged.verdict.headline == here.headline
+    assert judged.verdict.new_loss == pytest.approx(here.new_loss, rel=1e-6)
+    assert judged.verdict.baseline_loss == pytest.approx(here.baseline_loss, rel=1e-12)
+    assert result_from_dict(result_to_dict(judged)) == judged  # travels as plain data
+    plain = train_in_child(config, data, tmp_path / "other.safetensors")
+    assert plain.verdict is None and plain.verdict_error is None  # only when asked
+
+
+def test_a_verdict_that_fails_in_the_child_is_reported_and_the_model_kept(tmp_path):
+    from app.core.training.child import judge_in_child
+    from tests.coretypes import train_result
+
+    result = judge_in_child(tmp_path / "no-runs", train_result(checkpoint_path=tmp_path / "x.safetensors"), small_config())
+    assert result.verdict is None and result.verdict_error  # in words, not raised
