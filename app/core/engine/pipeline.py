@@ -244,9 +244,14 @@ class Engine:
             if self._device.type == "cpu":
                 torch.set_num_threads(threads)
             model, info = load_encoder(device=self._device)  # warns loudly without weights
+            ort_device = None
+            if self._device.type == "cpu":  # a GPU only ONNX Runtime can use (DirectML without torch-directml)?
+                from app.core.model.providers import gpu_only_onnxruntime_has
+
+                ort_device = gpu_only_onnxruntime_has(self.config.device)
             self._encoder, self.selection = select_encoder(
                 model, preference=self.config.encoder_path, threads=threads, progress=say,
-                game_frames=self._game_frames,
+                game_frames=self._game_frames, ort_device=ort_device,
             )
             self._encoder_id = info.encoder_id
             self._notify("encoder_path", f"encoder path: {self.selection.reason}")

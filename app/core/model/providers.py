@@ -136,6 +136,27 @@ def choose_providers(kind: str, index: int = 0, *, available: Sequence[str] | No
     )
 
 
+def gpu_only_onnxruntime_has(setting: str | None, *, available: Sequence[str] | None = None) -> tuple[str, int] | None:
+    """A GPU that ONNX Runtime can run the encoder on although torch runs on the CPU, or None.
+
+    The case: DirectML through onnxruntime-directml without torch-directml (Python 3.13+,
+    where torch-directml has no wheels, or a player who installed only the inference
+    package). `setting` is the player's device setting: "auto" and "directml" (with an
+    index, "directml:1") qualify; "cpu" and the torch GPU kinds do not (the player chose
+    the CPU, or torch runs on that GPU itself)."""
+    spec = (setting or "auto").strip().lower()
+    kind, _, index = spec.partition(":")
+    if kind not in ("auto", "directml"):
+        return None
+    try:
+        have = tuple(available) if available is not None else available_providers()
+    except ImportError:
+        return None
+    if "DmlExecutionProvider" not in have:
+        return None
+    return ("directml", int(index) if index.isdigit() else 0)
+
+
 def _preload_cuda_libraries() -> None:
     """Let onnxruntime-gpu (≥ 1.21) load the CUDA and cuDNN libraries torch or the nvidia-* wheels ship.
 

@@ -135,3 +135,15 @@ def test_openvino_runs_the_graph_and_hands_back_its_own_copy(graph: Path) -> Non
     np.testing.assert_array_equal(first, [[2.0, 3.0, 4.0]])  # not overwritten by the second request
     np.testing.assert_array_equal(second, [[11.0, 21.0, 31.0]])
     assert s.precision and s.version
+
+
+def test_a_gpu_only_onnxruntime_can_use_is_found_from_the_device_setting():
+    from app.core.model.providers import gpu_only_onnxruntime_has
+
+    dml = ("DmlExecutionProvider", "CPUExecutionProvider")
+    assert gpu_only_onnxruntime_has("auto", available=dml) == ("directml", 0)
+    assert gpu_only_onnxruntime_has(None, available=dml) == ("directml", 0)
+    assert gpu_only_onnxruntime_has("directml:1", available=dml) == ("directml", 1)
+    assert gpu_only_onnxruntime_has("cpu", available=dml) is None  # the player chose the CPU
+    assert gpu_only_onnxruntime_has("cuda", available=dml) is None  # torch's own GPU kind
+    assert gpu_only_onnxruntime_has("auto", available=("CPUExecutionProvider",)) is None
