@@ -45,11 +45,9 @@ import logging
 import multiprocessing
 import os
 import shutil
-import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from dataclasses import replace as dc_replace
@@ -414,50 +412,16 @@ def lower_priority(niceness: int = NICENESS) -> None:
         log.debug("could not lower the demo build's priority: %s", exc)
 
 
-def _send(conn: Connection, lock: threading.Lock, message: dict[str, Any]) -> None:
-    with lock:
-        conn.send_bytes(json.dumps(message).encode("utf-8"))
-
-
-class _PipeLog(logging.Handler):
-    def __init__(self, conn: Connection, lock: threading.Lock) -> None:
-        super().__init__()
-        self.conn, self.send_lock = conn, lock
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            exc = "".join(traceback.format_exception(*record.exc_info)).rstrip() if record.exc_info else None
-            _send(self.conn, self.send_lock, {
-                "kind": "log", "level": record.levelno, "name": record.name, "msg": record.getMessage(),
-                "exc_text": exc,
-            })
-        except (OSError, ValueError):
-            pass
-
-
 def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -> None:
     """Entry of the spawned process: one `build`, reported over `to_parent`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl+C means
+    from app.core.training.child import child_side, send_json
+
     job = json.loads(job_text)
-    lock = threading.Lock()
-    root_log = logging.getLogger()
-    root_log.handlers[:] = [_PipeLog(to_parent, lock)]
-    root_log.setLevel(job["log_level"])
+    lock, cancel = child_side(job, to_parent, from_parent)
     lower_priority(job.get("niceness", NICENESS))
-    cancel = threading.Event()
-
-    def listen() -> None:
-        try:
-            while True:
-                if json.loads(from_parent.recv_bytes()).get("kind") == "cancel":
-                    cancel.set()
-        except (EOFError, OSError):  # the parent is gone: stop
-            cancel.set()
-
-    threading.Thread(target=listen, name="cancel-listener", daemon=True).start()
 
     def send(msg: dict[str, Any]) -> None:
-        _send(to_parent, lock, msg)
+        send_json(to_parent, lock, msg)
 
     try:
         from app.core.training.child import result_to_dict
@@ -498,8 +462,8 @@ def build_in_child(
     (on the calling thread). Returns when the build is done; raises `BuildCancelled` after
     `cancel` (the child is terminated if it does not stop within `CANCEL_GRACE_S`), the
     build's ArcX error as `ArcXError`, or `BuildCrashed`."""
-    from app.core.training.child import result_from_dict
-    from app.core.training.trainer import TrainProgress
+    from app.core.training.child import relog, result_from_dict
+    from app.core.training.types import TrainProgress
 
     ev = events or BuildEvents()
     job = {
@@ -538,13 +502,7 @@ def build_in_child(
             msg = json.loads(raw)
             kind = msg.get("kind")
             if kind == "log":
-                logger = logging.getLogger(msg["name"])
-                if logger.isEnabledFor(msg["level"]):
-                    logger.handle(logging.makeLogRecord({
-                        "name": msg["name"], "levelno": msg["level"], "levelname": logging.getLevelName(msg["level"]),
-                        "msg": msg["msg"], "args": None, "exc_text": msg.get("exc_text"),
-                        "processName": "arcx-demo-build",
-                    }))
+                relog(msg, "arcx-demo-build")
             elif cancelled_at is not None:
                 if kind in ("done", "error"):
                     raise BuildCancelled("the demo build was cancelled")

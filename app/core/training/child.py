@@ -146,7 +146,8 @@ def _load_dataset(path: Path) -> DecisionDataset:
     return ds
 
 
-def _send(conn: Connection, lock: threading.Lock, message: dict[str, Any]) -> None:
+def send_json(conn: Connection, lock: threading.Lock, message: dict[str, Any]) -> None:
+    """One message to the other process: JSON text, never pickle."""
     with lock:
         conn.send_bytes(json.dumps(message).encode("utf-8"))
 
@@ -165,15 +166,17 @@ class _PipeLog(logging.Handler):
         try:
             exc = "".join(traceback.format_exception(*record.exc_info)).rstrip() if record.exc_info else None
             message = {"kind": "log", "level": record.levelno, "name": record.name, "msg": record.getMessage()}
-            _send(self.conn, self.send_lock, {**message, "exc_text": exc})
+            send_json(self.conn, self.send_lock, {**message, "exc_text": exc})
         except (OSError, ValueError):  # the parent is gone: nothing to tell
             pass
 
 
-def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -> None:
-    """Entry of the spawned process: run one fit and report over `to_parent`."""
+def child_side(job: dict[str, Any], to_parent: Connection, from_parent: Connection) -> tuple[threading.Lock, threading.Event]:
+    """What every ArcX child process sets up first (this trainer's, the demo's builder):
+    Ctrl+C left to the parent, its log records sent to the parent at `job["log_level"]`,
+    and a listener that sets the returned event on the parent's cancel (or when the parent
+    is gone). The lock serialises `send_json` on `to_parent`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl+C means
-    job = json.loads(job_text)
     lock = threading.Lock()
     root = logging.getLogger()
     root.handlers[:] = [_PipeLog(to_parent, lock)]
@@ -185,10 +188,17 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
             while True:
                 if json.loads(from_parent.recv_bytes()).get("kind") == "cancel":
                     cancel.set()
-        except (EOFError, OSError):  # the parent closed its end or died: stop training
+        except (EOFError, OSError):  # the parent closed its end or died: stop
             cancel.set()
 
     threading.Thread(target=listen, name="cancel-listener", daemon=True).start()
+    return lock, cancel
+
+
+def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -> None:
+    """Entry of the spawned process: run one fit and report over `to_parent`."""
+    job = json.loads(job_text)
+    lock, cancel = child_side(job, to_parent, from_parent)
     try:
         import torch
 
@@ -203,8 +213,8 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
         )
         trainer = Trainer(
             config,
-            on_step=lambda p: _send(to_parent, lock, {"kind": "step", "progress": asdict(p)}),
-            on_epoch_end=lambda p: _send(to_parent, lock, {"kind": "epoch", "progress": asdict(p)}),
+            on_step=lambda p: send_json(to_parent, lock, {"kind": "step", "progress": asdict(p)}),
+            on_epoch_end=lambda p: send_json(to_parent, lock, {"kind": "epoch", "progress": asdict(p)}),
             cancel=cancel,
             device=torch.device(job["device"]) if job.get("device") else None,
         )
@@ -213,11 +223,11 @@ def _child_main(job_text: str, to_parent: Connection, from_parent: Connection) -
             export_for_lean(result.checkpoint_path)
             if job.get("judge"):
                 result = judge_in_child(data, result, config)
-        _send(to_parent, lock, {"kind": "result", "result": result_to_dict(result)})
+        send_json(to_parent, lock, {"kind": "result", "result": result_to_dict(result)})
     except BaseException as exc:  # reported to the parent, which decides
         level = logging.DEBUG if isinstance(exc, ArcXError) else logging.ERROR
         logging.getLogger(__name__).log(level, "training failed in the child process", exc_info=True)
-        _send(to_parent, lock, {
+        send_json(to_parent, lock, {
             "kind": "error", "module": type(exc).__module__, "type": type(exc).__qualname__,
             "message": str(exc), "errno": getattr(exc, "errno", None),
         })
@@ -345,13 +355,13 @@ def _cancel(to_child: Connection) -> None:
         to_child.send_bytes(json.dumps({"kind": "cancel"}).encode("utf-8"))
 
 
-def _relog(msg: dict[str, Any]) -> None:
+def relog(msg: dict[str, Any], process_name: str = "arcx-train") -> None:
     """A child's record, logged here: the console shows its line, the log file its traceback."""
     logger = logging.getLogger(msg["name"])
     if logger.isEnabledFor(msg["level"]):
         logger.handle(logging.makeLogRecord({
             "name": msg["name"], "levelno": msg["level"], "levelname": logging.getLevelName(msg["level"]),
-            "msg": msg["msg"], "args": None, "exc_text": msg.get("exc_text"), "processName": "arcx-train",
+            "msg": msg["msg"], "args": None, "exc_text": msg.get("exc_text"), "processName": process_name,
         }))
 
 
@@ -381,7 +391,7 @@ def _wait(
         msg = json.loads(raw)
         kind = msg.get("kind")
         if kind == "log":
-            _relog(msg)
+            relog(msg)
         elif kind == "step" and on_step is not None:
             on_step(_progress_from_dict(msg["progress"]))
         elif kind == "epoch" and on_epoch_end is not None:
