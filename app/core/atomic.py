@@ -14,6 +14,7 @@ temp files of writes that a crash interrupted.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 import tempfile
@@ -192,3 +193,12 @@ def swap_files(a: Path, b: Path) -> None:
     os.replace(b, a)
     os.replace(spare, b)
     fsync_dir(a.parent)
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file's bytes, hex (read 1 MiB at a time)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()

@@ -38,7 +38,6 @@ the child does the heavy work.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib
 import json
 import logging
@@ -55,7 +54,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.core.atomic import atomic_path
+from app.core.atomic import atomic_path, sha256_file
 from app.core.errors import ArcXError
 
 if TYPE_CHECKING:
@@ -145,14 +144,6 @@ def fingerprint(cfg: DemoConfig) -> dict[str, Any]:
     return d
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # ------------------------------------------------------------------------------ reuse
 
 
@@ -209,7 +200,7 @@ def reuse_plan(root: Path, cfg: DemoConfig, *, fresh: bool = False) -> ReusePlan
     if info.get("config") != fingerprint(cfg):
         return ReusePlan(None, "the demo folder was made with other settings (seed, raids, training)")
     model = root / str(info.get("model", ""))
-    if not model.is_file() or file_sha256(model) != info.get("model_sha256"):
+    if not model.is_file() or sha256_file(model) != info.get("model_sha256"):
         return ReusePlan(None, "the demo's model file is missing or changed")
     runs = info.get("runs", {})
     for sub in ("train", "heldout"):
@@ -236,7 +227,7 @@ def write_info(
     if complete:
         assert model is not None
         info.update(
-            encoder_id=encoder_id, model=model.name, model_sha256=file_sha256(model), result=result or {},
+            encoder_id=encoder_id, model=model.name, model_sha256=sha256_file(model), result=result or {},
             report=report, runs=runs or {}, made=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         )
     with atomic_path(Path(root) / DEMO_INFO) as tmp:

@@ -124,7 +124,7 @@ def test_a_finished_build_is_reused_and_says_what_it_printed(built):
     plan = builder.reuse_plan(root, tiny.config())
     assert plan.reuse, plan.reason
     assert plan.saved.encoder_id == tiny.ENCODER_ID and plan.saved.report == events[-1][1]
-    assert builder.file_sha256(plan.saved.model_path) == json.loads((root / builder.DEMO_INFO).read_text())["model_sha256"]
+    assert builder.sha256_file(plan.saved.model_path) == json.loads((root / builder.DEMO_INFO).read_text())["model_sha256"]
 
 
 def test_build_stops_when_cancelled(tmp_path):

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core.atomic import sha256_file
 from app.core.data import store
 from app.core.data.dataset import DecisionDataset, RunData, load_run, run_split_mask
 from app.core.errors import DataError
@@ -81,14 +82,6 @@ def default_player() -> str:
     """A stable name for this machine's player that reveals neither user nor host name."""
     who = f"{os.environ.get('USER') or os.environ.get('USERNAME') or ''}@{socket.gethostname()}"
     return "player-" + hashlib.sha256(who.encode()).hexdigest()[:8]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def is_pool(folder: Path) -> bool:

@@ -33,7 +33,6 @@ Torch then loads only to train (in its own process) and to build the caches.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -48,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.core import paths
-from app.core.atomic import atomic_path
+from app.core.atomic import atomic_path, sha256_file
 from app.core.errors import CheckpointCorruptError, CheckpointError, CheckpointMismatchError
 from app.core.model.onnx_qnet import MAX_ABS_ERROR, OrtQNet
 
@@ -86,14 +85,6 @@ _MAX_HEADER_BYTES = 1 << 20
 # Windows the Q-net export is checked on before it is kept.
 _CHECK_WINDOWS = 8
 _CHECK_COSINE = 0.9999
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -159,7 +150,7 @@ def write_live_record(
 
     device = effective_device(device, {})
     record = LiveRecord(
-        path_name, str(onnx), _sha256(onnx), encoder_id, weights, _stat(weights), threads, device,
+        path_name, str(onnx), sha256_file(onnx), encoder_id, weights, _stat(weights), threads, device,
         encoder_path, reason, gpu_hints() if device == "auto" else None,
     )
     out = _record_file(root)
@@ -197,7 +188,7 @@ def check_live_record(
         try:
             if _stat(rec.weights) != rec.weights_stat:
                 why = "the encoder weights changed"
-            elif _sha256(Path(rec.onnx)) != rec.onnx_sha256:
+            elif sha256_file(Path(rec.onnx)) != rec.onnx_sha256:
                 why = "the encoder graph changed"
         except OSError:
             why = "a cached file is gone"
@@ -309,7 +300,7 @@ def export_qnet_for_lean(
         log.warning("the Q-net's ONNX export is not faithful (cosine %.6f, max error %.2e): not kept", cos, err)
         out.unlink(missing_ok=True)
         return None
-    _write_json(out.with_suffix(".json"), {"content_sha256": content_sha256, "onnx_sha256": _sha256(out),
+    _write_json(out.with_suffix(".json"), {"content_sha256": content_sha256, "onnx_sha256": sha256_file(out),
                                            "cosine": cos, "max_abs_error": err})
     return out
 
@@ -330,7 +321,7 @@ def _checked_export(meta: LeanMeta, root: Path | None) -> Path | None:
     onnx = _export_file(meta.content_sha256, root)
     try:
         side = json.loads(onnx.with_suffix(".json").read_text(encoding="utf-8"))
-        if side.get("content_sha256") != meta.content_sha256 or side.get("onnx_sha256") != _sha256(onnx):
+        if side.get("content_sha256") != meta.content_sha256 or side.get("onnx_sha256") != sha256_file(onnx):
             return None
     except (OSError, ValueError):
         return None
