@@ -174,10 +174,16 @@ class TrainProgress:
 
 @dataclass(frozen=True)
 class EpochStats:
+    """One finished epoch, as the loss chart and the CLI show it."""
+
     epoch: int
+    """1-based"""
     train_loss: float
+    """mean training loss over the epoch's batches (the objective `fit` minimises)"""
     val_loss: float | None
+    """loss on the held-out runs (None without a validation split)"""
     seconds: float
+    """wall time of the epoch, validation included"""
 
 
 @dataclass(frozen=True)
@@ -207,13 +213,17 @@ class TrainResult:
     n_val: int
     """validation decisions"""
     n_train_runs: int
+    """runs the training decisions came from"""
     n_val_runs: int
+    """held-out runs (whole runs: no run is split between the two)"""
     encoder_id: str
+    """the encoder whose latents the model reads (`arcx data summary` lists it per run)"""
     seconds: float
     """wall time of fit"""
     samples_per_s: float
     """training throughput"""
     history: tuple[EpochStats, ...] = field(default_factory=tuple)
+    """every finished epoch, in order"""
     verdict: Verdict | None = None
     """the new model scored on the held-out runs (`verdict.py`), when the training child
     was asked to judge it (`train_in_child(judge=True)`); None otherwise"""
