@@ -52,7 +52,8 @@ def frame_image(frame: NDArray[np.uint8]) -> QImage:
 
 
 class DemoRuns:
-    """Carries `RunCommand`s out on the app controller (start, end, then label)."""
+    """Carries `RunCommand`s out on the app controller (start, mark extracting as F9
+    does, end, then label)."""
 
     def __init__(self, controller: Any) -> None:
         self.controller = controller
@@ -75,6 +76,9 @@ class DemoRuns:
             except ArcXError as exc:
                 log.info("demo run start deferred: %s", exc)
                 return False
+            return True
+        if command.kind == "mark":
+            self.controller.mark_extract()  # the overlay shows "EXTRACTING marked", as for F9
             return True
         self._label = command if command.outcome is not None else None
         self.controller.end_run(outcome=None)  # labelled once the recorder has closed it
@@ -134,7 +138,7 @@ class GameWindow(QWidget):
         for e in events:
             if e.kind == "started":
                 self.raidStarted.emit(e.index)
-            else:
+            elif e.kind == "ended":
                 self.raidEnded.emit(e.index, e.outcome or "", float(e.value or 0.0))
         frame, serial = self.live.latest()
         if frame is not None and serial != self._serial:

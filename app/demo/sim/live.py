@@ -4,9 +4,10 @@
   with the autopilot. The capture thread calls `grab()`; the GUI thread reads the newest
   frame with `latest()` and the raid starts/ends with `drain_events()`. Only plain data
   crosses: numpy arrays (copied) and frozen `RaidEvent`s, behind one lock.
-- `RunDirector`: turns those events into "start a run" / "end the run as extracted with
-  this value / died" for the app, one at a time, so the demo records labelled runs with
-  no hotkeys. It knows nothing of Qt: the game window polls it on a timer.
+- `RunDirector`: turns those events into "start a run" / "mark extracting" (the
+  autopilot heads for the exfil: what a player presses F9 for) / "end the run as
+  extracted with this value / died" for the app, one at a time, so the demo records
+  labelled, marked runs with no hotkeys. It knows nothing of Qt: the game window polls it on a timer.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ RaidFactory = Callable[[int], SimRaidSource]
 
 @dataclass(frozen=True)
 class RaidEvent:
-    """A raid began or ended (from the capture thread to the GUI thread)."""
+    """A raid began, its autopilot started the walk out, or it ended (from the capture
+    thread to the GUI thread)."""
 
-    kind: Literal["started", "ended"]
+    kind: Literal["started", "extracting", "ended"]
     index: int
     """0 for the first raid of this source, then 1, 2, …"""
     seed: int
@@ -47,7 +49,7 @@ class RaidEvent:
 class RunCommand:
     """What the app should do next: start a run, or end it with a label."""
 
-    kind: Literal["start", "end"]
+    kind: Literal["start", "mark", "end"]
     outcome: str | None = None
     """"extracted" / "died" for an end; None ends the run unlabelled"""
     value: float | None = None
@@ -58,7 +60,9 @@ class RunCommand:
 class LiveRaids:
     """Raid after raid as one frame source; see the module docstring.
 
-    `grab()` serves the current raid's frames; once its end frame has been served the
+    `grab()` serves the current raid's frames; the first frame after the autopilot
+    decided to leave records an "extracting" event (a raid source without
+    `extract_step` never does); once its end frame has been served the
     next grab records an "ended" event, opens the raid with the next seed, records a
     "started" event and serves that raid's first frame. It never returns None, so the
     engine sees one endless capture.
@@ -73,6 +77,7 @@ class LiveRaids:
         self._events: deque[RaidEvent] = deque()
         self._latest: NDArray[np.uint8] | None = None
         self._serial = 0  # frames served in all; lets the viewer skip repaints
+        self._marked = False  # the current raid's "extracting" event was recorded
 
     @property
     def name(self) -> str:
@@ -96,6 +101,7 @@ class LiveRaids:
         raid = self._make(seed)
         raid.open()
         self._raid = raid
+        self._marked = False
         self._events.append(RaidEvent("started", self._index, seed))
         log.info("demo raid %d (seed %d) started", self._index, seed)
 
@@ -117,6 +123,9 @@ class LiveRaids:
                 assert self._raid is not None
                 frame = self._raid.grab()
                 assert frame is not None
+            elif not self._marked and getattr(raid, "extract_step", None) is not None:
+                self._marked = True
+                self._events.append(RaidEvent("extracting", self._index, raid.seed))
             latest = frame.copy()
             latest.flags.writeable = False  # shared with the GUI thread: read-only
             self._latest = latest
@@ -143,8 +152,10 @@ class RunDirector:
     """Raid events in, run commands out, one at a time.
 
     Feed it `RaidEvent`s; ask `next_command(recording, busy)` whenever the app could act
-    (`busy`: a run is still being ended). A raid start asks for a run start; a raid end
-    asks to end the run with the raid's outcome and value. A start that arrives while a
+    (`busy`: a run is still being ended). A raid start asks for a run start; the walk
+    out asks for the extraction mark (only while recording: a run started late has no
+    mark rather than a wrong one); a raid end asks to end the run with the raid's
+    outcome and value. A start that arrives while a
     run is still recorded (its end was missed) first ends that run unlabelled.
     """
 
@@ -159,7 +170,7 @@ class RunDirector:
         for e in events:
             if e.kind == "ended":
                 self.last_ended = e
-            else:
+            elif e.kind == "started":
                 self.current = e
             self._pending.append(e)
 
@@ -173,6 +184,10 @@ class RunDirector:
                 self._pending.popleft()
                 return RunCommand("start", raid=e.index)
             self._pending.popleft()
+            if e.kind == "extracting":
+                if recording:
+                    return RunCommand("mark", raid=e.index)
+                continue
             if recording:
                 return RunCommand("end", e.outcome, e.value, e.index)
             # an end with no run (it started before the app was ready): nothing to end
