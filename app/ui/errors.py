@@ -47,7 +47,11 @@ def setup_logging(log_dir: Path | None = None, *, level: int = logging.INFO) -> 
     )
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
-    if sys.stderr is not None and not any(type(h) is logging.StreamHandler for h in root.handlers):
+    consoles = [
+        h for h in root.handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]  # the CLI's own console handler (a subclass) counts: one line per record, not two
+    if sys.stderr is not None and not consoles:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(console)

@@ -38,6 +38,28 @@ def test_setup_logging_writes_a_rotating_file(tmp_path, root_logger):
     assert "hello log" in path.read_text()
 
 
+def test_setup_logging_keeps_the_cli_console_and_adds_no_second_one(tmp_path, root_logger, capsys):
+    """`arcx demo` sets up the CLI's console, then the app logs to the demo's own folder:
+    each record still reaches the terminal once."""
+    from app import cli
+
+    hosts, level = list(root_logger.handlers), root_logger.level  # pytest's own
+    for h in hosts:  # as in a fresh `arcx` process
+        root_logger.removeHandler(h)
+    try:
+        cli._setup_logging(verbose=False)
+        setup_logging(tmp_path / "demo-logs")
+        logging.getLogger("arcx.test").warning("once on the terminal")
+        assert capsys.readouterr().err.count("once on the terminal") == 1
+    finally:
+        for h in list(root_logger.handlers):
+            root_logger.removeHandler(h)
+            h.close()
+        for h in hosts:
+            root_logger.addHandler(h)
+        root_logger.setLevel(level)
+
+
 class Emitter(QObject):
     boom = pyqtSignal()
 
