@@ -52,6 +52,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IDLE_FPS = 1.0
+"""frames per second the tray app grabs between runs: checked for capture problems, never
+encoded (the overlay shows nothing outside a run and a run starts with an empty window)"""
+
 SOURCE_ENV = "ARCX_SOURCE"
 
 
@@ -119,7 +123,7 @@ def build(
         )
     engine = Engine(
         source,
-        config=EngineConfig.from_settings(settings),
+        config=EngineConfig.from_settings(settings, idle_fps=min(IDLE_FPS, settings.capture.fps)),
         recorder=recorder,
         device=report.torch_device,  # detected once at start-up (None: a lean start's record)
         game_frames=demo.sim_frames,  # the self-check's game-like frames

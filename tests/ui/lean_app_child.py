@@ -49,13 +49,16 @@ def main(out: Path, plain_model: Path) -> None:
     after_import = "torch" in sys.modules
     calls: list[str] = []
     _spy(calls)
+    notes: dict[str, Any] = {"torch_after_import": after_import}
     r = start([], hotkey_backend=FakeHotkeyBackend(), use_pystray=False, show_dialogs=False, welcome=False,
               instance_key=f"arcx-lean-test-{time.time_ns()}")
     assert r is not None
     engine = r.parts.engine
+    _wait(r.app, lambda: engine.is_warm)
+    notes["idle_encoded"] = engine.status().frames_encoded  # between runs: grabbed, not encoded
+    r.controller.start_run()  # EVs are made in a run (between runs nothing is encoded)
     ticks: list[Any] = []
     engine.subscribe(on_tick=lambda t: ticks.append(t) if t.ev is not None else None)
-    notes: dict[str, Any] = {"torch_after_import": after_import}
 
     def note(step: str) -> None:
         ticks.clear()

@@ -74,6 +74,7 @@ def test_the_app_starts_lean_and_reports_the_cpu_it_computes_on(lean_app):
     assert warm["torch_calls"] == []  # no select_device, no torch warm-up, no torch model load
     report = notes["report"]
     assert report == {**report, "lean": True, "kind": "cpu", "device": "cpu"}
+    assert notes["idle_encoded"] == 0  # in the tray, before F8: frames checked, none encoded
     assert "cpu:" in report["tooltip"]
 
 

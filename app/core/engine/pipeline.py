@@ -163,7 +163,7 @@ class Engine:
         self._tick_listeners: list[Callable[[EVTick], None]] = []
         self._notice_listeners: list[Callable[[Notice], None]] = []
         self.notices: deque[Notice] = deque(maxlen=50)
-        self.counts = {"seen": 0, "encoded": 0, "reused": 0, "ticks": 0}
+        self.counts = {"seen": 0, "encoded": 0, "reused": 0, "idle": 0, "ticks": 0}
         self._capture_problem: str | None = None
 
     # --------------------------------------------------------------------- events
@@ -400,6 +400,7 @@ class Engine:
                 self._last_frame_idx = None
                 self._run = _Run(run_id, self.clock())
                 self._adviser.reset()
+            self._pace()  # back from the idle rate
         return run_id
 
     def mark_extract(self, ago_s: float = 0.0) -> None:
@@ -421,6 +422,7 @@ class Engine:
                 raise ArcXError("no run is being recorded")
             with self._feed_lock:
                 self._run = None  # no more frames or decisions go to the recorder
+            self._pace()
             return self.recorder.end_run(outcome, final_loot_value)
 
     @property
@@ -440,8 +442,22 @@ class Engine:
 
     def _set_fps(self, fps: float) -> None:
         self._fps = fps
+        self._pace()
+
+    @property
+    def idle(self) -> bool:
+        """Between runs with `config.idle_fps` set: frames are grabbed slowly and only checked."""
+        return self.config.idle_fps is not None and self._run is None
+
+    @property
+    def capture_fps(self) -> float:
+        """Frames grabbed per second now: `fps` in a run, the idle rate between runs."""
+        idle_fps = self.config.idle_fps
+        return min(idle_fps, self._fps) if idle_fps is not None and self._run is None else self._fps
+
+    def _pace(self) -> None:
         if self._capture_pacer is not None:
-            self._capture_pacer.period = 1.0 / fps
+            self._capture_pacer.period = 1.0 / self.capture_fps
 
     # ---------------------------------------------------------------- capture loop
 
@@ -489,6 +505,10 @@ class Engine:
         self._report(verdict.problem, verdict.describe())
         if not verdict.feed:
             return FrameResult(t, True, False, False, None, verdict.problem, grab_ms, pre_ms, None)
+        if self.idle:  # checked for capture problems above; no run reads its latent
+            self.counts["idle"] += 1
+            self._prev_latent = None  # it no longer belongs to the previous frame
+            return FrameResult(t, True, False, False, None, None, grab_ms, pre_ms, None)
         encode_ms: float | None = None
         if identical and self._prev_latent is not None:
             z = self._prev_latent
@@ -535,7 +555,7 @@ class Engine:
         """Capture-thread body: open the source here, loop at `fps` until `stop` is set."""
         self._require_warm()
         self.open_source()
-        pacer = self._capture_pacer = Pacer(1.0 / self._fps)
+        pacer = self._capture_pacer = Pacer(1.0 / self.capture_fps)
 
         def step() -> None:
             result = self.capture_once()
@@ -643,5 +663,5 @@ class Engine:
             frames_seen=self.counts["seen"], frames_encoded=self.counts["encoded"],
             frames_reused=self.counts["reused"], frames_skipped=self.frames_skipped,
             ticks=self.counts["ticks"], capture_problem=self._capture_problem,
-            latency_ms=self.latency.summary(),
+            latency_ms=self.latency.summary(), frames_idle=self.counts["idle"],
         )

@@ -74,6 +74,15 @@ class EngineConfig:
     """no frames at all for this long is a capture problem"""
     latency_window: int = 256
     """samples kept per latency stage"""
+    idle_fps: float | None = None
+    """between runs, grab only this many frames per second and check them for capture
+    problems without encoding them: a run starts with an empty window, so nothing reads a
+    latent made outside one (the desktop app: `IDLE_FPS`, so the tray costs next to no
+    CPU). None encodes every frame at `fps` all the time (`arcx run`, tests, benchmarks)"""
+
+    def __post_init__(self) -> None:
+        if self.idle_fps is not None and not (0.0 < self.idle_fps <= self.fps):
+            raise ValueError(f"idle_fps must be in (0, fps={self.fps:g}], got {self.idle_fps}")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> EngineConfig:
@@ -229,6 +238,8 @@ class EngineStatus:
     """black, frozen, stalled, lost, or None"""
     latency_ms: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     """{stage: (p50, p95)} over the recent window; None for a stage without samples"""
+    frames_idle: int = 0
+    """frames grabbed between runs and only checked, not encoded (`EngineConfig.idle_fps`)"""
 
 
 def _r(v: float | None) -> float | None:

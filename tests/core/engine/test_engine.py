@@ -385,6 +385,110 @@ def test_runs_need_a_recorder_and_one_at_a_time(tmp_path: Path) -> None:
     recorder.close()
 
 
+def test_between_runs_frames_are_checked_but_not_encoded(tmp_path: Path) -> None:
+    """`idle_fps` (the desktop app): outside a run nothing reads a latent, so none is made;
+    a run encodes every frame again, and the idle rate comes back when it ends."""
+    enc = FakeEncoder()
+    recorder = RunRecorder(tmp_path)
+    engine = make_engine(recorder=recorder, encoder=enc, idle_fps=1.0)
+    warm_calls = len(enc.seen)
+    assert engine.idle and engine.capture_fps == 1.0
+    idle = [engine.capture_once() for _ in range(3)]
+    assert all(r.got_frame and not r.encoded and not r.fed for r in idle)
+    assert len(enc.seen) == warm_calls and engine._ring is not None and len(engine._ring) == 0
+    engine.start_run()
+    assert not engine.idle and engine.capture_fps == 8.0
+    assert all(engine.capture_once().encoded for _ in range(2))
+    assert len(enc.seen) == warm_calls + 2
+    engine.end_run(None)
+    recorder.close()
+    assert engine.idle and engine.capture_fps == 1.0 and not engine.capture_once().encoded
+    st = engine.status()
+    assert (st.frames_seen, st.frames_encoded, st.frames_idle) == (6, 2, 4)
+    # without idle_fps (arcx run, benchmarks) every frame is encoded, run or not
+    plain = make_engine(encoder=FakeEncoder())
+    assert not plain.idle and plain.capture_fps == 8.0 and plain.capture_once().encoded
+
+
+class Slides:
+    """A frame source showing picture `shown` (0 or 1) until told otherwise."""
+
+    name = "slides"
+
+    def __init__(self) -> None:
+        self.pictures = [np.full((180, 320, 3), v, np.uint8) for v in (40, 200)]
+        self.shown = 0
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def grab(self) -> np.ndarray:
+        return self.pictures[self.shown].copy()
+
+
+def test_a_screen_that_changed_between_runs_is_encoded_not_given_a_stale_latent(tmp_path: Path) -> None:
+    """Run 1 ends on picture 0; between runs the screen shows picture 1 (grabbed, not
+    encoded); run 2's first frame is picture 1 again, "identical" to the last grab, and
+    must get picture 1's latent, not the one left from picture 0."""
+    enc = FakeEncoder()
+    recorder = RunRecorder(tmp_path)
+    source = Slides()
+    engine = make_engine(source, recorder=recorder, encoder=enc, idle_fps=1.0)
+    engine.start_run()
+    engine.capture_once()
+    engine.end_run(None)
+    source.shown = 1
+    engine.capture_once()  # idle
+    engine.start_run()
+    assert engine.capture_once().encoded
+    assert engine._ring is not None
+    expected = enc.encode(engine.preprocessor(source.grab())[None])[0]
+    np.testing.assert_array_equal(engine._ring.window()[-1], expected)
+    engine.end_run(None)
+    recorder.close()
+
+
+def test_a_frozen_screen_is_still_noticed_between_runs() -> None:
+    clock = Clock()
+    engine = make_engine(SyntheticSource(160, 90, static=True), clock=clock, frozen_after_s=2.0,
+                         idle_fps=1.0)
+    for _ in range(4):
+        engine.capture_once()
+        clock.t += 1.0
+    assert engine.status().capture_problem == "frozen" and engine.status().frames_encoded == 0
+
+
+def test_the_capture_loop_slows_down_between_runs(tmp_path: Path) -> None:
+    recorder = RunRecorder(tmp_path)
+    engine = make_engine(recorder=recorder, idle_fps=1.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=engine.run_capture, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        for _ in range(500):
+            if engine._capture_pacer is not None:
+                break
+            stop.wait(0.01)
+        pacer = engine._capture_pacer
+        assert pacer is not None and pacer.period == 1.0
+        engine.start_run()
+        assert pacer.period == 0.125
+        engine.end_run(None)
+        assert pacer.period == 1.0
+    finally:
+        stop.set()
+        thread.join(10)
+        recorder.close()
+
+
+def test_idle_fps_must_not_exceed_the_run_rate() -> None:
+    with pytest.raises(ValueError, match="idle_fps"):
+        EngineConfig(fps=2.0, idle_fps=4.0)
+    with pytest.raises(ValueError, match="idle_fps"):
+        EngineConfig(idle_fps=0.0)
+
+
 # -------------------------------------------------------------- threads, hot-swap
 
 
