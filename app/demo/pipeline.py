@@ -75,6 +75,7 @@ from app.core.model.encoder import EncoderConfig, load_encoder
 from app.core.model.ev import Hysteresis
 from app.core.model.fast import EncoderBackend
 from app.core.model.qnet import QNetConfig
+from app.core.model.ring import time_window_rows
 from app.core.model.runtime import select_encoder
 from app.core.training.trainer import TrainConfig, Trainer, TrainProgress, TrainResult
 from app.demo.advice import LiveRaid, Table, tune_loot_rule
@@ -115,6 +116,10 @@ class GenConfig:
     """frames between decisions (4 at 8 FPS = the engine's 0.5 s tick)"""
     batch_frames: int = 32
     """frames per encoder call"""
+    capture_every: int = 1
+    """record every n-th rendered frame (2: a machine that captures at 4 FPS of the sim's
+    8, as the live engine does when the encoder cannot keep up); windows are then built
+    by time (`time_window_rows`), as the recorder's frame times make them in training"""
     truth_n: int = 512
     """Monte-Carlo rollouts per action for the truth of a held-out decision"""
     outcome_draws: int = 16
@@ -197,6 +202,13 @@ def encode_frames(encoder: EncoderBackend, frames: Sequence[NDArray[np.uint8]], 
     return np.concatenate(out).astype(np.float32, copy=False)
 
 
+def captured_frames(n_frames: int, every: int) -> NDArray[np.int64]:
+    """Rendered-frame indices a capture at every `every`-th frame records (the first on)."""
+    if every < 1:
+        raise ValueError(f"capture_every must be ≥ 1, got {every}")
+    return np.arange(0, n_frames, every, dtype=np.int64)
+
+
 def decision_frames(n_frames: int, every: int) -> NDArray[np.int64]:
     """Frame indices at which decisions are taken: every `every`-th frame after the first."""
     return np.arange(every, n_frames, every, dtype=np.int64)
@@ -229,7 +241,8 @@ def generate_runs(
         t0 = time.perf_counter()
         frames, states, src = play_raid(raid_seed, cfg)
         t1 = time.perf_counter()
-        latents = encode_frames(encoder, frames, cfg.batch_frames)
+        shot = captured_frames(len(frames), cfg.capture_every)
+        latents = encode_frames(encoder, [frames[f] for f in shot], cfg.batch_frames)
         t2 = time.perf_counter()
         dec = decision_frames(len(frames), cfg.decision_every)
         mark = src.extract_time_s
@@ -237,10 +250,10 @@ def generate_runs(
             encoder_id=encoder_id, fps=fps, game_profile=GAME_PROFILE,
             encoder_path=encoder.name, latent_dim=int(latents.shape[1]),
         )
-        for f, z in enumerate(latents):
+        for f, z in zip(shot, latents, strict=True):
             recorder.add_frame(z, f / fps)
         for f in dec:
-            recorder.add_decision(f / fps, int(f), None)
+            recorder.add_decision(f / fps, int(f) // cfg.capture_every, None)
         if mark is not None:
             recorder.mark_extract(mark)
         outcome = src.outcome or "died"
@@ -249,18 +262,19 @@ def generate_runs(
         t3 = time.perf_counter()
         looting = np.array([f for f in dec if states[f].phase == Phase.LOOTING], dtype=np.int64)
         looting_states = [states[f] for f in looting]
+        rows = looting // cfg.capture_every  # the decisions' recorded frame rows
         if truth:
-            write_truth(info.path / TRUTH_FILE, looting, looting_states, cfg, seed=raid_seed,
+            write_truth(info.path / TRUTH_FILE, rows, looting_states, cfg, seed=raid_seed,
                         player=src.autopilot.params)
         elif cfg.branch_samples > 0:
-            write_branches(info.path / BRANCHES_FILE, looting, looting_states, cfg, seed=raid_seed)
+            write_branches(info.path / BRANCHES_FILE, rows, looting_states, cfg, seed=raid_seed)
         t4 = time.perf_counter()
         t_play += t1 - t0
         t_enc += t2 - t1
         t_rec += t3 - t2
         t_truth += t4 - t3
         runs.append(
-            GeneratedRun(info.run_id, info.path, len(frames), len(dec), len(looting), outcome, value)
+            GeneratedRun(info.run_id, info.path, len(shot), len(dec), len(looting), outcome, value)
         )
         log.debug("raid %d: %d frames, %s %.0f", raid_seed, len(frames), outcome, value)
         if progress is not None:
@@ -280,12 +294,18 @@ def play_live_raids(
     raids: list[LiveRaid] = []
     for i in range(n_runs):
         frames, states, src = play_raid(seed + i, cfg)
-        latents = encode_frames(encoder, frames, cfg.batch_frames)
+        shot = captured_frames(len(frames), cfg.capture_every)
         dec = decision_frames(len(frames), cfg.decision_every)
         looting = np.array([f for f in dec if states[f].phase == Phase.LOOTING], dtype=np.int64)
         if looting.size == 0:
             continue
-        windows.append(latents[window_rows(looting, 0, window)])
+        shot = shot[shot <= looting[-1]]  # frames after the last looting decision feed no window
+        latents = encode_frames(encoder, [frames[f] for f in shot], cfg.batch_frames)
+        rows = looting // cfg.capture_every
+        if cfg.capture_every == 1:
+            windows.append(latents[window_rows(rows, 0, window)])
+        else:  # by time, as training builds them from the recorded frame times
+            windows.append(latents[time_window_rows(shot / float(cfg.sim.fps), rows, 0, window)])
         value = float(src.final_value or 0.0) if src.outcome == "extracted" else 0.0
         raids.append(LiveRaid(looting / float(cfg.sim.fps), tuple(states[f] for f in looting), value,
                               src.autopilot.params))
