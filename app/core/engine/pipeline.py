@@ -422,6 +422,8 @@ class Engine:
                 raise ArcXError("no run is being recorded")
             with self._feed_lock:
                 self._run = None  # no more frames or decisions go to the recorder
+                if self.config.idle_fps is not None and self._ring is not None:
+                    self._ring.clear()  # idle frames do not refresh it: no EV from a stale window
             self._pace()
             return self.recorder.end_run(outcome, final_loot_value)
 

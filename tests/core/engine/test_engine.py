@@ -400,9 +400,12 @@ def test_between_runs_frames_are_checked_but_not_encoded(tmp_path: Path) -> None
     assert not engine.idle and engine.capture_fps == 8.0
     assert all(engine.capture_once().encoded for _ in range(2))
     assert len(enc.seen) == warm_calls + 2
+    assert engine.inference_once().reason != "no_frames"
     engine.end_run(None)
     recorder.close()
     assert engine.idle and engine.capture_fps == 1.0 and not engine.capture_once().encoded
+    # the ended run's window is gone: no tick runs the Q-net on ever older frames
+    assert engine.inference_once().reason == "no_frames"
     st = engine.status()
     assert (st.frames_seen, st.frames_encoded, st.frames_idle) == (6, 2, 4)
     # without idle_fps (arcx run, benchmarks) every frame is encoded, run or not
