@@ -122,6 +122,7 @@ def test_the_model_banks_more_than_the_habit_and_both_controls(loop: dict[str, n
     #   seed 300, 2 threads, AVX512 + bf16 autocast      +9.1 / -7.8 / -97.2
     # the above at 8 FPS capture; at 4 FPS (CAPTURE_EVERY 2, encoder on 2 threads):
     #   seed 100, 1 thread, a real AVX2-only box, fp32  +29.7 (lo +13.7) / -4.5 / -73.7
+    #   seed 200, 2 threads, the same box, fp32         +22.5 (lo +9.5) / -137.0 / -42.2
     #   (22.9 min there; the 8 FPS version had not finished after 60 min)
     assert model.mean() > 0.0
     for control in ("blind", "other outcome"):
