@@ -455,7 +455,7 @@ class Engine:
     def capture_fps(self) -> float:
         """Frames grabbed per second now: `fps` in a run, the idle rate between runs."""
         idle_fps = self.config.idle_fps
-        return min(idle_fps, self._fps) if idle_fps is not None and self._run is None else self._fps
+        return min(idle_fps, self._fps) if idle_fps is not None and self.idle else self._fps
 
     def _pace(self) -> None:
         if self._capture_pacer is not None:
